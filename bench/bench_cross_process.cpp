@@ -1,0 +1,128 @@
+// Cross-process enqueue→start latency: `quern worker` runs in one process and
+// `quern add -- true` is run again and again from another, as a user would. Latency is
+// the job's started_at (set when the worker claims it) minus its created_at (set when
+// `quern add` enqueued it); both come from the same host clock. Prints numbers only.
+//
+//   bench_cross_process [--depths 1000,100000,1000000] [--samples 200] [--quern PATH]
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "quern/client.h"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+    std::perror("posix_spawn");
+    std::exit(1);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<int> parse_list(const std::string& s) {
+  std::vector<int> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(std::stoi(s.substr(pos, comma - pos)));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string quern = QUERN_BINARY;
+  std::vector<int> depths = {1000, 100000, 1000000};
+  int samples = 200;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--depths") depths = parse_list(argv[i + 1]);
+    else if (flag == "--samples") samples = std::stoi(argv[i + 1]);
+    else if (flag == "--quern") quern = argv[i + 1];
+  }
+  fs::path dir = fs::temp_directory_path() / ("quern-bench-xproc-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fmt::print("{:>9} {:>8} {:>12} {:>12} {:>12}\n", "depth", "samples", "p50 ms", "p99 ms", "max ms");
+  for (int depth : depths) {
+    const std::string db = (dir / ("x-" + std::to_string(depth) + ".db")).string();
+    {
+      // The backlog: `depth` jobs scheduled for tomorrow, in the table but not claimable.
+      auto client = quern::Client::open(db);
+      std::vector<quern::NewJob> batch(1000);
+      for (auto& j : batch) {
+        j.type = "shell";
+        j.payload = {{"command", {"true"}}};
+        j.run_at = client->clock().now() + std::chrono::hours(24);
+      }
+      for (int done = 0; done < depth; done += 1000) client->enqueue_many(batch);
+    }
+    pid_t worker = spawn({quern, "--db", db, "worker", "--concurrency", "4"});
+    std::this_thread::sleep_for(300ms);
+    for (int i = 0; i < samples; ++i) {
+      if (wait_exit(spawn({quern, "--db", db, "add", "--", "true"})) != 0) {
+        fmt::print(stderr, "quern add failed\n");
+        return 1;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    auto client = quern::Client::open(db);
+    quern::JobFilter filter;
+    filter.states = {quern::JobState::kCompleted};
+    filter.limit = samples;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    std::vector<quern::Job> done;
+    while (std::chrono::steady_clock::now() < deadline) {
+      done = client->list(filter);
+      if (static_cast<int>(done.size()) >= samples) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    kill(worker, SIGTERM);
+    wait_exit(worker);
+    std::vector<double> latencies;
+    for (const auto& job : done) {
+      if (job.started_at) {
+        latencies.push_back(std::chrono::duration<double, std::milli>(*job.started_at - job.created_at).count());
+      }
+    }
+    fmt::print("{:>9} {:>8} {:>12.2f} {:>12.2f} {:>12.2f}\n", depth, latencies.size(), percentile(latencies, 0.5),
+               percentile(latencies, 0.99), percentile(latencies, 1.0));
+    std::fflush(stdout);
+  }
+  fs::remove_all(dir);
+  return 0;
+}

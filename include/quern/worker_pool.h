@@ -1,0 +1,116 @@
+// quern::WorkerPool — runs jobs with handlers registered by type, N at a time, with
+// leases, heartbeats, timeouts, retries and graceful shutdown.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "quern/client.h"
+#include "quern/job.h"
+
+namespace quern {
+
+// Why a running handler is asked to stop.
+enum class StopReason { kNone, kShutdown, kCanceled, kTimeout, kLeaseLost };
+
+// What a handler's run ended in.
+struct Outcome {
+  enum class Kind { kCompleted, kRetry, kFail, kSnooze };
+  Kind kind = Kind::kCompleted;
+  Json result;          // kCompleted
+  std::string error;    // kRetry, kFail
+  Duration snooze_for{};  // kSnooze
+
+  static Outcome completed(Json result = nullptr) { return {Kind::kCompleted, std::move(result), {}, {}}; }
+  // A failed attempt: retried with backoff while attempts remain.
+  static Outcome retry(std::string error) { return {Kind::kRetry, nullptr, std::move(error), {}}; }
+  // A permanent failure: no retry.
+  static Outcome fail(std::string error) { return {Kind::kFail, nullptr, std::move(error), {}}; }
+  // Run again after `d`, not counted as a failure.
+  static Outcome snooze(Duration d) { return {Kind::kSnooze, nullptr, {}, d}; }
+};
+
+// What a handler sees of its job. Used from the handler's thread only.
+class JobContext {
+ public:
+  virtual ~JobContext() = default;
+  virtual const Job& job() const = 0;
+  const Json& payload() const { return job().payload; }
+  int attempt() const { return job().attempt; }
+  // The checkpoint saved by this or an earlier attempt (null if none).
+  virtual const Json& checkpoint() const = 0;
+
+  // Reports progress in [0,1] and a stage name; coalesced, sent with heartbeats.
+  virtual void progress(double fraction) = 0;
+  virtual void stage(const std::string& name) = 0;
+  // Saves a checkpoint durably before returning; the next attempt starts from it.
+  virtual void save_checkpoint(const Json& checkpoint) = 0;
+  // Appends text to the job's log (bounded, kept with the job).
+  virtual void log(const std::string& text) = 0;
+  // A private directory, removed before the final state is recorded or on rescue.
+  virtual const std::filesystem::path& temp_dir() = 0;
+
+  // Set when the handler should stop (shutdown past grace, cancel, timeout, lost lease).
+  virtual std::stop_token stop_token() const = 0;
+  bool stop_requested() const { return stop_token().stop_requested(); }
+  virtual StopReason stop_reason() const = 0;
+
+  // For follow-up jobs and settings.
+  virtual Client& client() = 0;
+};
+
+// A handler returns an Outcome; an exception it throws is a failed attempt (retried).
+using Handler = std::function<Outcome(JobContext&)>;
+
+struct WorkerPoolOptions {
+  std::vector<std::string> queues;  // empty: every queue
+  int concurrency = 1;
+  Duration lease{std::chrono::seconds(30)};
+  Duration grace{std::chrono::seconds(10)};
+  // How often to look for another process's changes (cheap; a local enqueue wakes at once).
+  Duration change_poll{std::chrono::milliseconds(2)};
+  // Where private temp dirs go (default: $TMPDIR/quern-<uid>).
+  std::filesystem::path temp_root;
+  // Run rescue, promotion, expiry and file checks in this pool.
+  bool run_maintenance = true;
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(std::shared_ptr<Client> client, WorkerPoolOptions options);
+  ~WorkerPool();  // stops (graceful) if still running
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Registers the handler for a job type. Call before start().
+  void handle(const std::string& type, Handler handler);
+
+  // Rescues jobs left by dead processes of this host, then starts claiming.
+  void start();
+  // Graceful stop: stop claiming, let handlers finish within the grace period, then ask
+  // them to stop and return their jobs to available without counting a failure.
+  // Blocks until every handler has returned. Safe to call from any thread, and twice.
+  void stop();
+  // Async-signal-safe request for stop(); `wait()` then performs it.
+  void request_stop() noexcept;
+  // Blocks until request_stop() or stop(), then stops gracefully.
+  void wait();
+
+  // Jobs this pool finished (completed, failed or retried) since start.
+  int64_t jobs_finished() const;
+
+  // Wakes the claim loop now (e.g. after a local enqueue).
+  void notify();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace quern

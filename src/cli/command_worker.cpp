@@ -1,0 +1,106 @@
+// `quern worker`: runs shell jobs until SIGINT or SIGTERM, then stops gracefully.
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/job_id_arguments.h"
+#include "core/duration.h"
+#include "exec/shell_handler.h"
+#include "quern/error.h"
+#include "quern/worker_pool.h"
+
+namespace quern::cli {
+namespace {
+
+struct WorkerArguments {
+  std::vector<std::string> queues;
+  std::string concurrency = "1";
+  std::string lease = "30s";
+  std::string grace = "10s";
+};
+
+// The pool a signal stops. A lock-free atomic pointer is safe to read in a handler.
+std::atomic<WorkerPool*> signalled_pool{nullptr};
+static_assert(std::atomic<WorkerPool*>::is_always_lock_free);
+
+extern "C" void request_pool_stop(int) {
+  if (WorkerPool* pool = signalled_pool.load()) pool->request_stop();
+}
+
+// Points the signal handlers at a pool for as long as the pool lives.
+class SignalledPoolScope {
+ public:
+  explicit SignalledPoolScope(WorkerPool& pool) { signalled_pool.store(&pool); }
+  ~SignalledPoolScope() { signalled_pool.store(nullptr); }
+  SignalledPoolScope(const SignalledPoolScope&) = delete;
+  SignalledPoolScope& operator=(const SignalledPoolScope&) = delete;
+};
+
+void install_stop_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_pool_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string join_queue_names(const std::vector<std::string>& queues) {
+  if (queues.empty()) return "all";
+  std::string text;
+  for (const auto& queue : queues) text += (text.empty() ? "" : ", ") + queue;
+  return text;
+}
+
+WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
+  WorkerPoolOptions options;
+  options.queues = args.queues;
+  for (const auto& queue : options.queues) {
+    if (queue.empty()) throw Error::invalid_argument("--queue needs a non-empty name");
+  }
+  options.concurrency = parse_int_at_least(args.concurrency, 1, "--concurrency");
+  options.lease = parse_duration(args.lease);
+  if (options.lease <= Duration::zero()) throw Error::invalid_argument("--lease must be longer than 0s");
+  options.grace = parse_duration(args.grace);
+  return options;
+}
+
+int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
+  const WorkerPoolOptions options = build_pool_options(args);
+  auto client = open_client(global);
+  WorkerPool pool(client, options);
+  pool.handle(std::string(kShellType), make_shell_handler());
+
+  SignalledPoolScope signal_scope(pool);
+  install_stop_signal_handlers();
+  pool.start();
+  // Each status line is one write: whoever reads it (a supervisor, a test) sees it whole.
+  std::cerr << "quern worker: " + std::to_string(options.concurrency) +
+                   (options.concurrency == 1 ? " slot" : " slots") + " on " + resolved_db_url(global) +
+                   ", queues: " + join_queue_names(options.queues) + "\n"
+            << std::flush;
+  pool.wait();
+  const int64_t finished = pool.jobs_finished();
+  std::cerr << "quern worker: stopped after " + std::to_string(finished) + (finished == 1 ? " job\n" : " jobs\n")
+            << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+void add_worker_command(CLI::App& app, CliContext& context) {
+  auto args = std::make_shared<WorkerArguments>();
+  CLI::App* command = app.add_subcommand("worker", "Run shell jobs until SIGINT/SIGTERM, then stop gracefully");
+  command->add_option("--queue", args->queues, "Take jobs from this queue (repeatable; default every queue)")
+      ->allow_extra_args(false);
+  command->add_option("--concurrency", args->concurrency, "Jobs run at once (default 1)");
+  command->add_option("--lease", args->lease, "Lease length, renewed by heartbeats (default 30s)");
+  command->add_option("--grace", args->grace, "On stop, how long running jobs may finish (default 10s)");
+  command->callback([&context, args] {
+    context.action = [&context, args] { return run_worker(context.global, *args); };
+  });
+}
+
+}  // namespace quern::cli

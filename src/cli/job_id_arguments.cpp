@@ -1,0 +1,45 @@
+#include "cli/job_id_arguments.h"
+
+#include <charconv>
+#include <string>
+
+#include "quern/error.h"
+
+namespace quern::cli {
+namespace {
+
+template <typename Int>
+bool parse_decimal(std::string_view text, Int& value) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  return ec == std::errc() && ptr == end;
+}
+
+}  // namespace
+
+JobId parse_job_id(std::string_view text) {
+  JobId id = 0;
+  if (!parse_decimal(text, id) || id < 1) {
+    throw Error::invalid_argument("invalid job id '" + std::string(text) + "': expected a positive integer");
+  }
+  return id;
+}
+
+std::vector<JobId> parse_job_ids(const std::vector<std::string>& texts) {
+  std::vector<JobId> ids;
+  ids.reserve(texts.size());
+  for (const auto& text : texts) ids.push_back(parse_job_id(text));
+  return ids;
+}
+
+int parse_int_at_least(std::string_view text, int minimum, std::string_view what) {
+  int value = 0;
+  if (!parse_decimal(text, value) || value < minimum) {
+    throw Error::invalid_argument(std::string(what) + " must be an integer of at least " + std::to_string(minimum) +
+                                  ", not '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+}  // namespace quern::cli

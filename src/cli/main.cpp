@@ -1,0 +1,94 @@
+// `quern`: parses the command line, runs the chosen command, and turns every failure
+// into one line on stderr and the exit status of the contract (see README):
+// 0 ok, 1 a waited-on job did not complete, 2 usage or invalid input, 3 not found,
+// 4 illegal transition or conflict, 5 store error.
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/error_output.h"
+#include "quern/error.h"
+
+namespace {
+
+constexpr int kUsageExitStatus = 2;
+constexpr int kInternalExitStatus = 5;
+
+using quern::cli::print_error_line;
+
+// "quern config set": the command line's chosen commands, for pointing at their help.
+std::string chosen_command_path(const CLI::App& app) {
+  std::string path = app.get_name();
+  for (const CLI::App* command = &app; !command->get_subcommands().empty();) {
+    command = command->get_subcommands().front();
+    path += " " + command->get_name();
+  }
+  return path;
+}
+
+int report_parse_error(const CLI::App& app, const CLI::ParseError& error) {
+  const auto leftover = app.remaining();
+  if (app.get_subcommands().empty() && !leftover.empty()) {
+    print_error_line("unknown command '" + leftover.front() + "' (see quern --help)");
+  } else if (app.get_subcommands().empty()) {
+    print_error_line("a command is required (see quern --help)");
+  } else {
+    print_error_line(std::string(error.what()) + " (see " + chosen_command_path(app) + " --help)");
+  }
+  return kUsageExitStatus;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace quern::cli;
+
+  CLI::App app{"Quern: a durable, restart-safe job queue.", "quern"};
+  CliContext context;
+  // Global options may also follow the command name: `quern ls --json`.
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.add_option("--db", context.global.db,
+                 "Database: a SQLite path, sqlite:PATH or postgres://… "
+                 "(default $QUERN_DB, else $XDG_DATA_HOME/quern/quern.db, else ~/.local/share/quern/quern.db)");
+  app.add_flag("--json", context.global.json, "Print JSON instead of text (read commands and add)");
+  app.footer("Durations: 500ms, 30s, 5m, 2h, 1d (or sums: 1h30m). Times: RFC 3339.\n"
+             "Exit status: 0 ok, 1 a waited-on job did not complete, 2 usage or invalid input, 3 not found,\n"
+             "4 illegal transition or conflict, 5 store error.\n");
+
+  add_add_command(app, context);
+  add_worker_command(app, context);
+  add_ls_command(app, context);
+  add_show_command(app, context);
+  add_logs_command(app, context);
+  add_stats_command(app, context);
+  add_pause_resume_commands(app, context);
+  add_retry_cancel_rm_commands(app, context);
+  add_clear_command(app, context);
+  add_wait_command(app, context);
+  add_config_command(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& help) {
+    return app.exit(help);
+  } catch (const CLI::ParseError& error) {
+    return report_parse_error(app, error);
+  }
+
+  if (!context.action) {  // a command group such as `quern config` without its subcommand
+    print_error_line("a subcommand is required (see quern --help)");
+    return kUsageExitStatus;
+  }
+  try {
+    return context.action();
+  } catch (const quern::Error& error) {
+    print_error_line(error.what());
+    return quern::exit_status(error.code());
+  } catch (const std::exception& error) {
+    print_error_line(std::string("internal error: ") + error.what());
+    return kInternalExitStatus;
+  }
+}

@@ -1,0 +1,85 @@
+#include "core/job_validation.h"
+
+#include <string>
+
+#include "core/printable_text.h"
+#include "quern/error.h"
+
+namespace quern {
+
+namespace {
+
+constexpr size_t kMaxNameBytes = 200;
+constexpr size_t kMaxUniqueKeyBytes = 4096;  // room for a file path, the usual key
+
+[[noreturn]] void throw_invalid(const std::string& what) { throw Error::invalid_argument("invalid job: " + what); }
+
+bool has_control_character(std::string_view s) {
+  for (char c : s) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) return true;
+  }
+  return false;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  for (size_t pos = 0; pos < s.size();) {
+    size_t length = utf8_sequence_length(s, pos);
+    if (length == 0) return false;
+    pos += length;
+  }
+  return true;
+}
+
+// Queue, type and tag names: shown in lists, logs and the dashboard, so short,
+// printable, one line.
+void check_name(std::string_view field, std::string_view name) {
+  if (name.empty()) throw_invalid(std::string(field) + " is empty");
+  if (name.size() > kMaxNameBytes) {
+    throw_invalid(std::string(field) + " " + quote_for_message(name) + " is longer than " + std::to_string(kMaxNameBytes) +
+                  " bytes");
+  }
+  if (has_control_character(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " contains a control character");
+  if (!is_valid_utf8(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8");
+}
+
+size_t compact_json_size(const Json& payload) {
+  try {
+    return payload.dump().size();
+  } catch (const Json::exception&) {
+    // dump() refuses strings that are not valid UTF-8.
+    throw_invalid("payload contains text that is not valid UTF-8");
+  }
+}
+
+}  // namespace
+
+void validate_new_job(const NewJob& job, size_t max_payload_bytes) {
+  check_name("type", job.type);
+  check_name("queue", job.queue);
+  for (const auto& tag : job.tags) check_name("tag", tag);
+  if (job.max_attempts < 1) {
+    throw_invalid("max_attempts is " + std::to_string(job.max_attempts) + "; it must be at least 1");
+  }
+  if (job.timeout && job.timeout->count() <= 0) throw_invalid("timeout must be positive");
+  if (job.unique_key) {
+    if (job.unique_key->empty()) throw_invalid("unique_key is empty");
+    if (job.unique_key->size() > kMaxUniqueKeyBytes) {
+      throw_invalid("unique_key is longer than " + std::to_string(kMaxUniqueKeyBytes) + " bytes");
+    }
+  }
+  for (JobId id : job.depends_on) {
+    if (id < 1) throw_invalid("depends_on id " + std::to_string(id) + " is not a positive integer");
+  }
+  for (const auto& path : job.needs_files) {
+    if (path.empty() || path.front() != '/') throw_invalid("needs_files path " + quote_for_message(path) + " is not absolute");
+    if (path.find('\0') != std::string::npos) throw_invalid("needs_files path " + quote_for_message(path) + " contains a NUL byte");
+  }
+  size_t payload_bytes = compact_json_size(job.payload);
+  if (payload_bytes > max_payload_bytes) {
+    throw Error::too_large("payload is " + std::to_string(payload_bytes) + " bytes; the limit is " +
+                           std::to_string(max_payload_bytes));
+  }
+}
+
+}  // namespace quern

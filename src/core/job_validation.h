@@ -1,0 +1,15 @@
+// Checks a NewJob before it reaches the store, so bad input changes nothing.
+#pragma once
+
+#include "quern/job.h"
+
+namespace quern {
+
+// Throws Error(kInvalidArgument) naming the bad field (an empty type, queue or tag, or
+// one longer than 200 bytes, with control characters or not valid UTF-8; max_attempts <
+// 1; a timeout that is not positive; an empty unique_key or one over 4096 bytes; a
+// relative needs_files path; a dependency id < 1; payload text that is not valid UTF-8)
+// or Error(kTooLarge) for a payload whose compact JSON is over max_payload_bytes.
+void validate_new_job(const NewJob& job, size_t max_payload_bytes);
+
+}  // namespace quern

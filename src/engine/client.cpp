@@ -1,0 +1,117 @@
+#include "quern/client.h"
+
+#include <thread>
+
+#include "core/job_validation.h"
+#include "engine/local_wakeup.h"
+#include "quern/error.h"
+#include "store/store.h"
+
+namespace quern {
+
+std::shared_ptr<Client> Client::open(const std::string& url, ClientOptions options) {
+  StoreOptions store_options;
+  store_options.durable = options.durable;
+  store_options.busy_timeout = options.busy_timeout;
+  store_options.max_payload_bytes = options.max_payload_bytes;
+  auto clock = options.clock ? options.clock : system_clock();
+  return std::make_shared<Client>(open_store(url, store_options), std::move(clock), options.max_payload_bytes);
+}
+
+Client::Client(std::shared_ptr<Store> store, std::shared_ptr<Clock> clock, size_t max_payload_bytes)
+    : store_(std::move(store)), clock_(clock ? std::move(clock) : system_clock()), max_payload_bytes_(max_payload_bytes) {}
+
+Client::~Client() = default;
+
+EnqueueResult Client::enqueue(const NewJob& job) { return enqueue_many({job}).front(); }
+
+std::vector<EnqueueResult> Client::enqueue_many(const std::vector<NewJob>& jobs) {
+  if (jobs.empty()) return {};
+  for (const auto& job : jobs) validate_new_job(job, max_payload_bytes_);
+  auto results = store_->enqueue_jobs(jobs, clock_->now());
+  wake_local_pools(store_.get());
+  return results;
+}
+
+Job Client::get(JobId id) {
+  auto job = store_->get_job(id);
+  if (!job) throw Error::not_found("job " + std::to_string(id) + " not found");
+  return *job;
+}
+
+std::vector<Job> Client::list(const JobFilter& filter) {
+  if (filter.limit < 1) throw Error::invalid_argument("limit must be at least 1");
+  return store_->list_jobs(filter);
+}
+
+std::vector<HistoryEntry> Client::history(JobId id) {
+  get(id);
+  return store_->job_history(id);
+}
+
+Job Client::retry(JobId id) {
+  Job job = store_->retry_job(id, clock_->now());
+  wake_local_pools(store_.get());
+  return job;
+}
+
+int64_t Client::retry_failed(std::optional<std::string> queue) {
+  const int64_t n = store_->retry_failed_jobs(std::move(queue), clock_->now());
+  wake_local_pools(store_.get());
+  return n;
+}
+
+Job Client::cancel(JobId id) { return store_->cancel_job(id, clock_->now()); }
+
+void Client::remove(JobId id) { store_->delete_job(id); }
+
+int64_t Client::clear(const std::vector<JobState>& states) {
+  for (JobState s : states) {
+    if (!is_final(s)) {
+      throw Error::invalid_argument("only final jobs can be cleared, not " + std::string(state_name(s)) + " ones");
+    }
+  }
+  return store_->delete_finished_jobs(states, std::nullopt);
+}
+
+Job Client::set_priority(JobId id, int priority) { return store_->set_priority(id, priority, clock_->now()); }
+
+void Client::pause(const std::string& queue) { store_->set_queue_paused(queue, true, clock_->now()); }
+
+void Client::resume(const std::string& queue) {
+  store_->set_queue_paused(queue, false, clock_->now());
+  wake_local_pools(store_.get());
+}
+
+std::vector<QueueInfo> Client::queues() { return store_->list_queues(); }
+
+Stats Client::stats() { return store_->stats(); }
+
+std::optional<Json> Client::setting(const std::string& key) { return store_->get_setting(key); }
+
+void Client::set_setting(const std::string& key, const Json& value) {
+  if (key.empty()) throw Error::invalid_argument("a setting needs a non-empty key");
+  store_->put_setting(key, value, clock_->now());
+}
+
+std::vector<std::pair<std::string, Json>> Client::settings() { return store_->list_settings(); }
+
+Job Client::wait_final(JobId id, std::optional<Duration> timeout) {
+  // Waits on the store's change counter (cheap, sees other processes' commits) rather
+  // than re-reading the job in a tight loop; real time, since it is a user-facing wait.
+  const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                                : std::chrono::steady_clock::time_point::max();
+  uint64_t seen = store_->change_counter();
+  Job job = get(id);
+  while (!is_final(job.state)) {
+    if (std::chrono::steady_clock::now() >= deadline) return job;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const uint64_t now_seen = store_->change_counter();
+    if (now_seen == seen) continue;
+    seen = now_seen;
+    job = get(id);
+  }
+  return job;
+}
+
+}  // namespace quern

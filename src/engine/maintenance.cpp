@@ -1,0 +1,103 @@
+#include "engine/maintenance.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <system_error>
+
+#include "core/host_identity.h"
+
+namespace fs = std::filesystem;
+
+namespace quern {
+
+fs::path job_temp_dir(const fs::path& temp_root, JobId id, int attempt) {
+  return temp_root / ("job-" + std::to_string(id) + "-" + std::to_string(attempt));
+}
+
+fs::path default_temp_root(Store& store) {
+  const char* tmp = std::getenv("TMPDIR");
+  fs::path base = (tmp && *tmp) ? fs::path(tmp) : fs::path("/tmp");
+  return base / ("quern-" + std::to_string(getuid())) / store.database_id();
+}
+
+Maintenance::Maintenance(std::shared_ptr<Store> store, std::shared_ptr<Clock> clock, fs::path temp_root)
+    : store_(std::move(store)), clock_(std::move(clock)), temp_root_(std::move(temp_root)) {}
+
+std::vector<MovedJob> Maintenance::rescue_dead_owners() {
+  std::vector<std::string> dead;
+  for (const auto& owner : store_->lease_owners()) {
+    if (owner_status(owner) == OwnerStatus::kDead) dead.push_back(owner);
+  }
+  if (dead.empty()) return {};
+  auto moved = store_->rescue_jobs_of_owners(dead, clock_->now());
+  remove_temp_dirs_of(moved);
+  return moved;
+}
+
+std::vector<MovedJob> Maintenance::rescue_expired_leases() {
+  auto moved = store_->rescue_expired_leases(clock_->now());
+  remove_temp_dirs_of(moved);
+  return moved;
+}
+
+void Maintenance::promote_and_expire() {
+  const Time now = clock_->now();
+  store_->expire_jobs(now);
+  store_->promote_scheduled_jobs(now);
+}
+
+int Maintenance::check_file_dependencies() {
+  int unblocked = 0;
+  for (const auto& wait : store_->jobs_waiting_on_files()) {
+    bool all_present = true;
+    for (const auto& path : wait.paths) {
+      std::error_code ec;
+      if (!fs::exists(path, ec)) {
+        all_present = false;
+        break;
+      }
+    }
+    if (all_present) {
+      store_->mark_files_present(wait.id, clock_->now());
+      ++unblocked;
+    }
+  }
+  return unblocked;
+}
+
+int Maintenance::sweep_temp_dirs() {
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(temp_root_, ec)) {
+    const std::string name = entry.path().filename().string();
+    long long id = 0;
+    int attempt = 0;
+    if (std::sscanf(name.c_str(), "job-%lld-%d", &id, &attempt) != 2) continue;
+    auto job = store_->get_job(id);
+    const bool live = job && job->state == JobState::kRunning && job->attempt == attempt &&
+                      owner_status(job->lease_owner) != OwnerStatus::kDead;
+    if (!live) {
+      fs::remove_all(entry.path(), ec);
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+void Maintenance::run_pass() {
+  rescue_expired_leases();
+  rescue_dead_owners();
+  promote_and_expire();
+  check_file_dependencies();
+}
+
+void Maintenance::remove_temp_dirs_of(const std::vector<MovedJob>& jobs) {
+  for (const auto& job : jobs) {
+    std::error_code ec;
+    fs::remove_all(job_temp_dir(temp_root_, job.id, job.attempt), ec);
+  }
+}
+
+}  // namespace quern

@@ -1,0 +1,118 @@
+#include "store/sqlite/job_claim.h"
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+
+#include "store/sqlite/job_row.h"
+#include "store/sqlite/statements.h"
+
+namespace quern::sqlite {
+namespace {
+
+struct QueueRow {
+  std::string name;
+  bool paused;
+};
+
+std::vector<QueueRow> all_queues(WriteTransaction& txn) {
+  std::vector<QueueRow> queues;
+  auto q = txn.db().prepare(kSelectQueues);
+  while (q->step()) queues.push_back({q->text(0), q->int64(1) != 0});
+  return queues;
+}
+
+struct Candidate {
+  int priority;
+  int64_t run_at;
+  JobId id;
+  bool operator<(const Candidate& o) const {
+    return std::tie(o.priority, run_at, id) < std::tie(priority, o.run_at, o.id);
+  }
+};
+
+std::vector<std::string> available_types(WriteTransaction& txn, const std::string& queue) {
+  std::vector<std::string> types;
+  std::string after;  // every type name is non-empty, so "" sorts before all of them
+  while (true) {
+    auto q = txn.db().prepare(kSelectNextAvailableType);
+    q->bind(1, queue).bind(2, after);
+    if (!q->step()) break;
+    after = q->text(0);
+    types.push_back(after);
+  }
+  return types;
+}
+
+void add_candidates(WriteTransaction& txn, const std::string& queue, const std::string& type, Time now, int max,
+                    std::vector<Candidate>& out) {
+  auto q = txn.db().prepare(kSelectClaimCandidates);
+  q->bind(1, queue).bind(2, type).bind(3, now).bind(4, max);
+  while (q->step()) out.push_back({q->integer(1), q->int64(2), q->int64(0)});
+}
+
+}  // namespace
+
+int promote_due_jobs(WriteTransaction& txn, Time now) {
+  int promoted = 0;
+  for (const auto& queue : all_queues(txn)) {
+    std::vector<JobId> due;
+    {
+      auto q = txn.db().prepare(kSelectDueScheduledJobs);
+      q->bind(1, queue.name).bind(2, now);
+      while (q->step()) due.push_back(q->int64(0));
+    }
+    for (JobId id : due) {
+      int attempt;
+      {
+        auto q = txn.db().prepare(kPromoteScheduledJob);
+        q->bind(1, id).bind(2, now);
+        if (!q->step()) continue;
+        attempt = q->integer(0);
+      }
+      txn.record_move(id, queue.name, JobState::kScheduled, JobState::kAvailable, attempt, now, "run_at reached");
+      ++promoted;
+    }
+  }
+  return promoted;
+}
+
+std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& params) {
+  if (params.max <= 0) return {};
+  const Time now = params.now;
+  promote_due_jobs(txn, now);
+
+  std::vector<std::string> queues;
+  for (const auto& queue : all_queues(txn)) {
+    if (queue.paused) continue;
+    if (params.queues.empty() ||
+        std::find(params.queues.begin(), params.queues.end(), queue.name) != params.queues.end()) {
+      queues.push_back(queue.name);
+    }
+  }
+
+  std::vector<Candidate> candidates;
+  for (const auto& queue : queues) {
+    const auto types = params.types.empty() ? available_types(txn, queue) : params.types;
+    for (const auto& type : types) add_candidates(txn, queue, type, now, params.max, candidates);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  if (candidates.size() > static_cast<size_t>(params.max)) candidates.resize(params.max);
+
+  const std::string detail = "claimed by " + params.owner;
+  std::vector<Job> jobs;
+  jobs.reserve(candidates.size());
+  for (const auto& c : candidates) {
+    {
+      auto q = txn.db().prepare(kClaimJob);
+      q->bind(1, c.id).bind(2, now).bind(3, params.owner).bind(4, now + params.lease);
+      if (!q->step()) continue;
+      jobs.push_back(read_job(*q));
+    }
+    const Job& job = jobs.back();
+    txn.record_move(job.id, job.queue, JobState::kAvailable, JobState::kRunning, job.attempt, now, detail);
+  }
+  return jobs;
+}
+
+}  // namespace quern::sqlite

@@ -1,0 +1,199 @@
+#include "store/sqlite/schema.h"
+
+#include <iterator>
+
+#include "quern/error.h"
+#include "store/sqlite/statements.h"
+
+namespace quern::sqlite {
+namespace {
+
+// Migration N brings user_version N-1 to N. Append; never edit a released one.
+constexpr const char* kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,  -- never reused: see store_meta 'max_job_id'
+    queue TEXT NOT NULL,
+    type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    stage TEXT NOT NULL DEFAULT '',
+    progress REAL NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    run_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    timeout_us INTEGER,
+    expires_at INTEGER,
+    unique_key TEXT,
+    checkpoint TEXT,
+    result TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',
+    depends_on TEXT,           -- JSON array of job ids, also in job_dependencies
+    needs_files TEXT,          -- JSON array of absolute paths
+    files_met INTEGER NOT NULL DEFAULT 1,
+    on_dependency_failure TEXT NOT NULL DEFAULT 'cancel',
+    log_bytes INTEGER NOT NULL DEFAULT 0
+  );
+
+  -- Claiming: only available jobs, in claim order within a queue and type; covering
+  -- (state too, which SQLite wants for the WHERE), so candidates are found without
+  -- touching the table.
+  CREATE INDEX jobs_claimable ON jobs (queue, type, priority DESC, run_at, id, expires_at, state)
+    WHERE state = 'available';
+  CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE state = 'scheduled';
+  CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE state = 'running';
+  -- A unique key never has two live jobs.
+  CREATE UNIQUE INDEX jobs_live_unique_key ON jobs (unique_key)
+    WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'failed', 'canceled', 'expired');
+  CREATE INDEX jobs_expiring ON jobs (expires_at)
+    WHERE expires_at IS NOT NULL AND state IN ('scheduled', 'available', 'blocked');
+  -- Clearing, retrying and listing finished jobs; finding blocked ones. (No index on
+  -- every state: each would cost every enqueue and every transition.)
+  CREATE INDEX jobs_finished ON jobs (state, finished_at)
+    WHERE state IN ('completed', 'failed', 'canceled', 'expired');
+  CREATE INDEX jobs_blocked ON jobs (id) WHERE state = 'blocked';
+
+  CREATE TABLE job_dependencies (
+    job_id INTEGER NOT NULL,
+    depends_on_id INTEGER NOT NULL,
+    PRIMARY KEY (job_id, depends_on_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_dependencies_by_dependency ON job_dependencies (depends_on_id);
+
+  CREATE TABLE job_history (
+    seq INTEGER PRIMARY KEY,  -- the event id; never reused: see store_meta 'max_history_seq'
+    job_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX job_history_by_job ON job_history (job_id);
+
+  CREATE TABLE job_logs (
+    job_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  );
+
+  CREATE TABLE queues (
+    name TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Jobs per queue and state, kept by every transaction (never recounted).
+  CREATE TABLE queue_counts (
+    queue TEXT NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (queue, state)
+  ) WITHOUT ROWID;
+
+  -- Facts about the database itself: its id, and the largest job id and history seq
+  -- ever handed out (ids are allocated by the store, above both, so deleting the
+  -- newest rows never lets an id come back).
+  CREATE TABLE store_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO store_meta (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
+  INSERT INTO store_meta (key, value) VALUES ('max_job_id', 0), ('max_history_seq', 0);
+
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value_json TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+)sql",
+};
+
+struct DatabaseIdentity {
+  int64_t schema_objects = 0;
+  int64_t user_version = 0;
+  int64_t application_id = 0;
+};
+
+DatabaseIdentity read_identity(Connection& db) {
+  auto q = db.prepare(kSelectDatabaseIdentity);
+  DatabaseIdentity identity;
+  if (q->step()) {
+    identity.schema_objects = q->int64(0);
+    identity.user_version = q->int64(1);
+    identity.application_id = q->int64(2);
+  }
+  return identity;
+}
+
+void check_identity(const Connection& db, const DatabaseIdentity& identity) {
+  const bool is_new = identity.schema_objects == 0 && identity.user_version == 0 && identity.application_id == 0;
+  if (is_new) return;
+  if (identity.application_id != kQuernApplicationId) {
+    throw Error::data_loss(db.path() + " is not a Quern database (it is a SQLite database of another program)");
+  }
+  if (identity.user_version > latest_schema_version()) {
+    throw Error::failed_precondition(db.path() + " has schema version " + std::to_string(identity.user_version) +
+                                     ", newer than this Quern knows (" + std::to_string(latest_schema_version()) +
+                                     "); upgrade Quern");
+  }
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
+
+void check_quern_database(Connection& db) {
+  DatabaseIdentity identity;
+  try {
+    identity = read_identity(db);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kDataLoss) {
+      throw Error::data_loss(db.path() + " is not a Quern database (" + e.what() + ")");
+    }
+    throw;
+  }
+  check_identity(db, identity);
+}
+
+void migrate_schema(Connection& db) {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Read again inside the write lock: another process may have migrated meanwhile.
+    const DatabaseIdentity identity = read_identity(db);
+    check_identity(db, identity);
+    for (int version = static_cast<int>(identity.user_version); version < latest_schema_version(); ++version) {
+      db.exec(kMigrations[version]);
+    }
+    if (identity.user_version < latest_schema_version()) {
+      db.exec(("PRAGMA application_id = " + std::to_string(kQuernApplicationId)).c_str());
+      db.exec(("PRAGMA user_version = " + std::to_string(latest_schema_version())).c_str());
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    if (db.in_transaction()) {
+      try {
+        db.exec("ROLLBACK");
+      } catch (...) {
+        // The original error says more; the connection is closed by the caller.
+      }
+    }
+    throw;
+  }
+}
+
+}  // namespace quern::sqlite

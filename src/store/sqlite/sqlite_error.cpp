@@ -1,0 +1,40 @@
+#include "store/sqlite/sqlite_error.h"
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "quern/error.h"
+
+namespace quern::sqlite {
+
+void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  // The connection's message is more specific than sqlite3_errstr when it belongs to
+  // this failure (it names the constraint, the table, the file).
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  const char* raw = db != nullptr && (extended & 0xff) == (rc & 0xff) ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string message = "sqlite: " + std::string(what) + ": " + raw + " (code " + std::to_string(extended) + ")";
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw Error::unavailable(std::move(message) + "; the database stayed busy past the busy timeout");
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+      throw Error::resource_exhausted(std::move(message));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      throw Error::data_loss(std::move(message));
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_PROTOCOL:
+      throw Error::unavailable(std::move(message));
+    case SQLITE_TOOBIG:
+      throw Error::too_large(std::move(message));
+    default:
+      throw Error::internal(std::move(message));
+  }
+}
+
+}  // namespace quern::sqlite

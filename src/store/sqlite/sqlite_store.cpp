@@ -1,0 +1,673 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <type_traits>
+
+#include "quern/error.h"
+#include "store/sqlite/job_claim.h"
+#include "store/sqlite/job_enqueue.h"
+#include "store/sqlite/job_row.h"
+#include "store/sqlite/job_transitions.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/statements.h"
+
+namespace quern::sqlite {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Checks the path before SQLite touches it: a directory, or a file that is not a
+// SQLite database at all, is refused without being opened (so it is never modified).
+void check_path(const std::string& path) {
+  if (path.empty()) throw Error::invalid_argument("database path must not be empty");
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (fs::is_directory(status)) throw Error::unavailable("cannot open database " + path + ": it is a directory");
+  if (fs::exists(status)) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error::unavailable("cannot open database " + path + ": the file cannot be read");
+    char header[16] = {};
+    in.read(header, sizeof header);
+    const auto got = in.gcount();
+    static constexpr char kSqliteHeader[16] = "SQLite format 3";  // 15 characters and a NUL
+    if (got > 0 && (got < 16 || std::memcmp(header, kSqliteHeader, 16) != 0)) {
+      throw Error::data_loss(path + " is not a Quern database (file is not a database)");
+    }
+    return;
+  }
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::exists(parent, ec)) {
+    fs::create_directories(parent, ec);
+    if (ec) {
+      throw Error::unavailable("cannot create directory " + parent.string() + " for database " + path + ": " +
+                               ec.message());
+    }
+  }
+}
+
+std::string pragma_text(Connection& db, const std::string& pragma) {
+  auto q = db.prepare_text(pragma);
+  return q->step() ? q->text(0) : std::string();
+}
+
+std::string job_not_found(JobId id) { return "job " + std::to_string(id) + " not found"; }
+
+Job select_job(Connection& db, JobId id) {
+  auto q = db.prepare(kSelectJob);
+  q->bind(1, id);
+  if (!q->step()) throw Error::not_found(job_not_found(id));
+  return read_job(*q);
+}
+
+std::vector<JobId> select_ids(Connection& db, const char* sql, auto&&... params) {
+  auto q = db.prepare(sql);
+  int index = 0;
+  (q->bind(++index, params), ...);
+  std::vector<JobId> ids;
+  while (q->step()) ids.push_back(q->int64(0));
+  return ids;
+}
+
+HistoryEntry read_history_entry(const Statement& row) {
+  HistoryEntry e;
+  e.seq = row.int64(0);
+  e.job_id = row.int64(1);
+  e.at = row.time(2);
+  if (!row.is_null(3)) e.from = parse_stored_state(row.text_view(3));
+  e.to = parse_stored_state(row.text_view(4));
+  e.attempt = row.integer(5);
+  e.detail = row.text(6);
+  return e;
+}
+
+Json parse_setting(std::string_view key, std::string_view text) {
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    throw Error::data_loss("sqlite: setting '" + std::string(key) + "' has malformed JSON in the database");
+  }
+  return value;
+}
+
+// Removes a job and everything kept about it.
+void delete_job_rows(WriteTransaction& txn, JobId id, const std::string& queue, JobState state) {
+  for (const char* sql : {kDeleteJob, kDeleteHistoryOfJob, kDeleteLogsOfJob, kDeleteDependenciesOfJob,
+                          kDeleteDependenciesOnJob}) {
+    auto q = txn.db().prepare(sql);
+    q->bind(1, id).run();
+  }
+  txn.count(queue, state, -1);
+}
+
+// Moves a failed, canceled or expired job back to work (see retry_job).
+Job retry_one(WriteTransaction& txn, JobId id, Time now) {
+  const auto pos = find_job_position(txn, id);
+  if (!pos) throw Error::not_found(job_not_found(id));
+  if (pos->state != JobState::kFailed && pos->state != JobState::kCanceled && pos->state != JobState::kExpired) {
+    throw Error::failed_precondition("job " + std::to_string(id) + " is " + std::string(state_name(pos->state)) +
+                                     "; only failed, canceled or expired jobs can be retried");
+  }
+  const Job job = select_job(txn.db(), id);
+  if (job.unique_key) {
+    auto q = txn.db().prepare(kSelectLiveJobByUniqueKey);
+    q->bind(1, *job.unique_key);
+    if (q->step()) {
+      throw Error::already_exists("job " + std::to_string(id) + " cannot be retried: job " +
+                                  std::to_string(q->int64(0)) + " holds its unique key '" + *job.unique_key + "'");
+    }
+  }
+  bool waits = false;
+  {
+    auto q = txn.db().prepare(kCountUnmetDependencies);
+    q->bind(1, id);
+    waits = q->step() && q->int64(0) > 0;
+  }
+  {
+    auto q = txn.db().prepare(kSelectFilesMet);
+    q->bind(1, id);
+    waits = waits || (q->step() && q->int64(0) == 0);
+  }
+  const JobState to = waits ? JobState::kBlocked : JobState::kAvailable;
+  {
+    auto q = txn.db().prepare(kRetryJob);
+    q->bind(1, id).bind(2, stored_state(to)).bind(3, now).run();
+  }
+  txn.record_move(id, pos->queue, pos->state, to, pos->attempt, now, "retried");
+  return select_job(txn.db(), id);
+}
+
+// Keeps the last `max_bytes` of `text`, cut at a UTF-8 character boundary.
+std::string tail_of(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t start = text.size() - max_bytes;
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+  return text.substr(start);
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options) : path_(path), options_(options) {
+  check_path(path_);
+  writer_ = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout);
+  // Only reads until the file is known to be ours (or new).
+  check_quern_database(*writer_);
+  if (pragma_text(*writer_, "PRAGMA journal_mode = WAL") != "wal") {
+    throw Error::unavailable("cannot open database " + path_ + ": it cannot be put in WAL mode");
+  }
+  writer_->exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  // The hot indexes of a deep queue should stay in memory (the default is 2 MiB).
+  //writer_->exec("PRAGMA cache_size = -65536");
+  migrate_schema(*writer_);
+  database_id_ = pragma_text(*writer_, kSelectDatabaseId);
+  batcher_ = std::make_unique<WriteBatcher>(*writer_);
+  readers_ = std::make_unique<ReaderPool>(path_, options_.busy_timeout);
+  change_reader_ = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE, options_.busy_timeout);
+  change_reader_->exec("PRAGMA query_only = 1");
+}
+
+SqliteStore::~SqliteStore() = default;
+
+template <typename Work>
+auto SqliteStore::write(Work&& work) {
+  using Result = std::invoke_result_t<Work&, WriteTransaction&>;
+  if constexpr (std::is_void_v<Result>) {
+    batcher_->run([&](WriteTransaction& txn) { work(txn); });
+  } else {
+    std::optional<Result> result;
+    batcher_->run([&](WriteTransaction& txn) { result.emplace(work(txn)); });
+    return std::move(*result);
+  }
+}
+
+// --- producers -----------------------------------------------------------------------
+
+std::vector<EnqueueResult> SqliteStore::enqueue_jobs(const std::vector<NewJob>& jobs, Time now) {
+  if (jobs.empty()) return {};
+  std::vector<EncodedJob> encoded;
+  encoded.reserve(jobs.size());
+  for (const auto& job : jobs) encoded.push_back(encode_new_job(job, options_.max_payload_bytes));
+  return write([&](WriteTransaction& txn) {
+    std::vector<EnqueueResult> results;
+    results.reserve(jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) results.push_back(enqueue_job(txn, jobs[i], encoded[i], now));
+    return results;
+  });
+}
+
+// --- workers -------------------------------------------------------------------------
+
+std::vector<Job> SqliteStore::claim_jobs(const ClaimParams& params) {
+  return write([&](WriteTransaction& txn) { return claim_available_jobs(txn, params); });
+}
+
+std::vector<FinishStatus> SqliteStore::heartbeat_jobs(const std::vector<JobHeartbeat>& beats, Time now) {
+  if (beats.empty()) return {};
+  std::vector<std::optional<std::string>> checkpoints;
+  checkpoints.reserve(beats.size());
+  for (const auto& beat : beats) {
+    checkpoints.push_back(beat.checkpoint ? json_column(*beat.checkpoint) : std::nullopt);
+  }
+  return write([&](WriteTransaction& txn) {
+    std::vector<FinishStatus> statuses;
+    statuses.reserve(beats.size());
+    for (size_t i = 0; i < beats.size(); ++i) {
+      const auto& beat = beats[i];
+      auto q = txn.db().prepare(kHeartbeatJob);
+      q->bind(1, beat.id).bind(2, beat.attempt).bind(3, beat.lease_expires_at).bind(4, beat.progress);
+      q->bind(5, beat.stage).bind(6, checkpoints[i]).bind(7, now);
+      q->run();
+      statuses.push_back(txn.db().changes() == 1 ? FinishStatus::kOk : FinishStatus::kStale);
+    }
+    return statuses;
+  });
+}
+
+std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>& items, Time now) {
+  if (items.empty()) return {};
+  std::vector<std::optional<std::string>> results;
+  results.reserve(items.size());
+  for (const auto& item : items) results.push_back(json_column(item.result));
+  return write([&](WriteTransaction& txn) {
+    std::vector<FinishStatus> statuses;
+    statuses.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      const JobFinish& item = items[i];
+      std::string detail;
+      std::optional<std::pair<std::string, JobState>> moved;  // queue, new state
+      {
+        const char* sql = nullptr;
+        switch (item.outcome) {
+          case FinishOutcome::kCompleted: sql = kCompleteRunningJob; break;
+          case FinishOutcome::kRetry: sql = kRetryRunningJob; break;
+          case FinishOutcome::kFail: sql = kFailRunningJob; break;
+          case FinishOutcome::kSnooze: sql = kSnoozeRunningJob; break;
+          case FinishOutcome::kRelease: sql = kReleaseRunningJob; break;
+        }
+        auto q = txn.db().prepare(sql);
+        q->bind(1, item.id).bind(2, item.attempt);
+        switch (item.outcome) {
+          case FinishOutcome::kCompleted:
+            q->bind(3, results[i]).bind(4, now);
+            detail = "completed";
+            break;
+          case FinishOutcome::kRetry:
+            q->bind(3, item.error).bind(4, item.run_at).bind(5, now);
+            detail = item.error.empty() ? "failed" : item.error;
+            break;
+          case FinishOutcome::kFail:
+            q->bind(3, item.error).bind(4, now);
+            detail = item.error.empty() ? "failed" : item.error;
+            break;
+          case FinishOutcome::kSnooze:
+            q->bind(3, item.run_at).bind(4, now);
+            detail = "snoozed";
+            break;
+          case FinishOutcome::kRelease:
+            q->bind(3, now);
+            detail = "released";
+            break;
+        }
+        if (q->step()) moved = {{q->text(0), parse_stored_state(q->text_view(1))}};
+      }
+      if (!moved) {
+        statuses.push_back(FinishStatus::kStale);
+        continue;
+      }
+      txn.record_move(item.id, moved->first, JobState::kRunning, moved->second, item.attempt, now, detail);
+      if (is_final(moved->second)) after_job_final(txn, item.id, moved->second, now);
+      statuses.push_back(FinishStatus::kOk);
+    }
+    return statuses;
+  });
+}
+
+FinishStatus SqliteStore::append_log(JobId id, int attempt, const std::string& text, Time now) {
+  const size_t max_bytes = options_.max_log_bytes;
+  const std::string chunk = tail_of(text, max_bytes);
+  return write([&](WriteTransaction& txn) {
+    Connection& db = txn.db();
+    int64_t total = 0;
+    {
+      auto q = db.prepare(kSelectRunningJobLogBytes);
+      q->bind(1, id).bind(2, attempt);
+      if (!q->step()) return FinishStatus::kStale;
+      total = q->int64(0);
+    }
+    int64_t seq = 0;
+    {
+      auto q = db.prepare(kSelectLastLogSeq);
+      q->bind(1, id);
+      if (q->step()) seq = q->int64(0) + 1;
+    }
+    {
+      auto q = db.prepare(kInsertLogChunk);
+      q->bind(1, id).bind(2, seq).bind(3, attempt).bind(4, now).bind(5, static_cast<int64_t>(chunk.size()));
+      q->bind(6, chunk).run();
+    }
+    total += static_cast<int64_t>(chunk.size());
+    if (total > static_cast<int64_t>(max_bytes)) {
+      // Drop the oldest chunks until the rest fits; the new chunk always fits alone.
+      int64_t drop_through = 0;
+      {
+        auto q = db.prepare(kSelectOldestLogChunks);
+        q->bind(1, id);
+        while (total > static_cast<int64_t>(max_bytes) && q->step()) {
+          drop_through = q->int64(0);
+          total -= q->int64(1);
+        }
+      }
+      auto q = db.prepare(kDeleteLogChunksUpTo);
+      q->bind(1, id).bind(2, drop_through).run();
+    }
+    auto q = db.prepare(kSetLogBytes);
+    q->bind(1, id).bind(2, total).run();
+    return FinishStatus::kOk;
+  });
+}
+
+// --- maintenance ---------------------------------------------------------------------
+
+std::vector<MovedJob> SqliteStore::rescue_jobs(WriteTransaction& txn, const std::vector<JobId>& ids,
+                                               std::string_view why, Time now) {
+  std::vector<MovedJob> moved;
+  for (JobId id : ids) {
+    std::string queue;
+    MovedJob m;
+    {
+      auto q = txn.db().prepare(kRescueRunningJob);
+      q->bind(1, id).bind(2, why).bind(3, now);
+      if (!q->step()) continue;
+      queue = q->text(0);
+      m = {id, q->integer(2), parse_stored_state(q->text_view(1))};
+    }
+    txn.record_move(id, queue, JobState::kRunning, m.to, m.attempt, now, why);
+    if (is_final(m.to)) after_job_final(txn, id, m.to, now);
+    moved.push_back(m);
+  }
+  return moved;
+}
+
+std::vector<MovedJob> SqliteStore::rescue_expired_leases(Time now) {
+  return write([&](WriteTransaction& txn) {
+    return rescue_jobs(txn, select_ids(txn.db(), kSelectExpiredLeases, now), "lease expired", now);
+  });
+}
+
+std::vector<MovedJob> SqliteStore::rescue_jobs_of_owners(const std::vector<std::string>& owners, Time now) {
+  if (owners.empty()) return {};
+  return write([&](WriteTransaction& txn) {
+    std::vector<MovedJob> moved;
+    for (const auto& owner : owners) {
+      auto some = rescue_jobs(txn, select_ids(txn.db(), kSelectRunningJobsOfOwner, owner), "worker process died", now);
+      moved.insert(moved.end(), some.begin(), some.end());
+    }
+    return moved;
+  });
+}
+
+std::vector<std::string> SqliteStore::lease_owners() {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectLeaseOwners);
+  std::vector<std::string> owners;
+  while (q->step()) owners.push_back(q->text(0));
+  return owners;
+}
+
+int SqliteStore::promote_scheduled_jobs(Time now) {
+  return write([&](WriteTransaction& txn) { return promote_due_jobs(txn, now); });
+}
+
+std::optional<Time> SqliteStore::next_scheduled_at(const std::vector<std::string>& queues) {
+  auto db = readers_->acquire();
+  std::vector<std::string> names = queues;
+  if (names.empty()) {
+    auto q = db->prepare(kSelectQueues);
+    while (q->step()) names.push_back(q->text(0));
+  }
+  std::optional<Time> earliest;
+  for (const auto& name : names) {
+    auto q = db->prepare(kSelectNextScheduledAt);
+    q->bind(1, name);
+    if (q->step() && !q->is_null(0)) {
+      const Time t = q->time(0);
+      if (!earliest || t < *earliest) earliest = t;
+    }
+  }
+  return earliest;
+}
+
+int SqliteStore::expire_jobs(Time now) {
+  return write([&](WriteTransaction& txn) {
+    int expired = 0;
+    for (JobId id : select_ids(txn.db(), kSelectExpiringJobs, now)) {
+      // An earlier expiry in this pass may have canceled this one as a dependent.
+      const auto pos = find_job_position(txn, id);
+      if (!pos || is_final(pos->state) || pos->state == JobState::kRunning) continue;
+      expire_job_at(txn, id, *pos, now);
+      ++expired;
+    }
+    return expired;
+  });
+}
+
+std::vector<FileWait> SqliteStore::jobs_waiting_on_files() {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectJobsWaitingOnFiles);
+  std::vector<FileWait> waits;
+  while (q->step()) {
+    FileWait w;
+    w.id = q->int64(0);
+    if (!q->is_null(1)) {
+      const Json paths = Json::parse(q->text_view(1), nullptr, /*allow_exceptions=*/false);
+      if (paths.is_array()) {
+        for (const auto& p : paths) {
+          if (p.is_string()) w.paths.push_back(p.get<std::string>());
+        }
+      }
+    }
+    waits.push_back(std::move(w));
+  }
+  return waits;
+}
+
+void SqliteStore::mark_files_present(JobId id, Time now) {
+  write([&](WriteTransaction& txn) {
+    JobState state;
+    {
+      auto q = txn.db().prepare(kMarkFilesMet);
+      q->bind(1, id).bind(2, now);
+      if (!q->step()) throw Error::not_found(job_not_found(id));
+      state = parse_stored_state(q->text_view(0));
+    }
+    if (state == JobState::kBlocked) unblock_if_ready(txn, id, now, "files present");
+  });
+}
+
+int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before) {
+  for (JobState s : states) {
+    if (!is_final(s)) {
+      throw Error::invalid_argument("only final jobs can be cleared, not " + std::string(state_name(s)) + " ones");
+    }
+  }
+  if (states.empty()) return 0;
+  return write([&](WriteTransaction& txn) {
+    int64_t deleted = 0;
+    for (JobState state : states) {
+      std::vector<std::pair<JobId, std::string>> jobs;
+      {
+        auto q = txn.db().prepare(kSelectFinishedJobs);
+        q->bind(1, stored_state(state)).bind(2, finished_before);
+        while (q->step()) jobs.emplace_back(q->int64(0), q->text(1));
+      }
+      for (const auto& [id, queue] : jobs) delete_job_rows(txn, id, queue, state);
+      deleted += static_cast<int64_t>(jobs.size());
+    }
+    return deleted;
+  });
+}
+
+// --- admin ---------------------------------------------------------------------------
+
+std::optional<Job> SqliteStore::get_job(JobId id) {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectJob);
+  q->bind(1, id);
+  if (!q->step()) return std::nullopt;
+  return read_job(*q);
+}
+
+std::vector<Job> SqliteStore::list_jobs(const JobFilter& filter) {
+  if (filter.limit <= 0) return {};
+  std::string sql = "SELECT" QUERN_JOB_COLUMNS "FROM jobs WHERE id > ?";
+  if (!filter.states.empty()) {
+    sql += " AND state IN (";
+    for (size_t i = 0; i < filter.states.size(); ++i) sql += i == 0 ? "?" : ", ?";
+    sql += ")";
+  }
+  if (filter.queue) sql += " AND queue = ?";
+  if (filter.type) sql += " AND type = ?";
+  if (filter.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE json_each.value = ?)";
+  sql += " ORDER BY id LIMIT ?";
+
+  auto db = readers_->acquire();
+  auto q = db->prepare_text(sql);
+  int index = 0;
+  q->bind(++index, filter.after_id);
+  for (JobState s : filter.states) q->bind(++index, stored_state(s));
+  if (filter.queue) q->bind(++index, *filter.queue);
+  if (filter.type) q->bind(++index, *filter.type);
+  if (filter.tag) q->bind(++index, *filter.tag);
+  q->bind(++index, filter.limit);
+  std::vector<Job> jobs;
+  while (q->step()) jobs.push_back(read_job(*q));
+  return jobs;
+}
+
+std::vector<HistoryEntry> SqliteStore::job_history(JobId id) {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectHistoryOfJob);
+  q->bind(1, id);
+  std::vector<HistoryEntry> entries;
+  while (q->step()) entries.push_back(read_history_entry(*q));
+  return entries;
+}
+
+std::vector<LogChunk> SqliteStore::read_log(JobId id, int64_t after_seq) {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectLogChunks);
+  q->bind(1, id).bind(2, after_seq);
+  std::vector<LogChunk> chunks;
+  while (q->step()) chunks.push_back({q->int64(0), q->integer(1), q->time(2), q->text(3)});
+  return chunks;
+}
+
+Job SqliteStore::retry_job(JobId id, Time now) {
+  return write([&](WriteTransaction& txn) { return retry_one(txn, id, now); });
+}
+
+int64_t SqliteStore::retry_failed_jobs(std::optional<std::string> queue, Time now) {
+  return write([&](WriteTransaction& txn) {
+    int64_t retried = 0;
+    for (JobId id : select_ids(txn.db(), kSelectFailedJobs, queue)) {
+      try {
+        retry_one(txn, id, now);
+        ++retried;
+      } catch (const Error& e) {
+        // Another live job took its unique key meanwhile: it stays failed. (The check
+        // comes before any change, so nothing needs undoing.)
+        if (e.code() != ErrorCode::kAlreadyExists) throw;
+      }
+    }
+    return retried;
+  });
+}
+
+Job SqliteStore::cancel_job(JobId id, Time now) {
+  return write([&](WriteTransaction& txn) {
+    const auto pos = find_job_position(txn, id);
+    if (!pos) throw Error::not_found(job_not_found(id));
+    if (is_final(pos->state)) {
+      throw Error::failed_precondition("job " + std::to_string(id) + " is already " +
+                                       std::string(state_name(pos->state)) + "; only unfinished jobs can be canceled");
+    }
+    cancel_job_at(txn, id, *pos, now, "canceled");
+    return select_job(txn.db(), id);
+  });
+}
+
+void SqliteStore::delete_job(JobId id) {
+  write([&](WriteTransaction& txn) {
+    const auto pos = find_job_position(txn, id);
+    if (!pos) throw Error::not_found(job_not_found(id));
+    if (pos->state == JobState::kRunning) {
+      throw Error::failed_precondition("job " + std::to_string(id) + " is running; cancel it before deleting it");
+    }
+    delete_job_rows(txn, id, pos->queue, pos->state);
+  });
+}
+
+Job SqliteStore::set_priority(JobId id, int priority, Time now) {
+  return write([&](WriteTransaction& txn) {
+    {
+      auto q = txn.db().prepare(kSetPriority);
+      q->bind(1, id).bind(2, priority).bind(3, now).run();
+    }
+    if (txn.db().changes() == 0) throw Error::not_found(job_not_found(id));
+    return select_job(txn.db(), id);
+  });
+}
+
+void SqliteStore::set_queue_paused(const std::string& queue, bool paused, Time now) {
+  if (queue.empty()) throw Error::invalid_argument("queue name must not be empty");
+  write([&](WriteTransaction& txn) {
+    auto q = txn.db().prepare(kSetQueuePaused);
+    q->bind(1, queue).bind(2, paused ? 1 : 0).bind(3, now).run();
+    txn.note_queue_row(queue);
+  });
+}
+
+std::vector<QueueInfo> SqliteStore::list_queues() {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectQueues);
+  std::vector<QueueInfo> queues;
+  while (q->step()) queues.push_back({q->text(0), q->int64(1) != 0});
+  return queues;
+}
+
+Stats SqliteStore::stats() {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectStats);
+  Stats stats;
+  while (q->step()) {
+    const std::string_view name = q->text_view(0);
+    if (stats.queues.empty() || stats.queues.back().queue != name) {
+      Stats::QueueCounts counts;
+      counts.queue = std::string(name);
+      counts.paused = q->int64(1) != 0;
+      stats.queues.push_back(std::move(counts));
+    }
+    if (!q->is_null(2)) {
+      const JobState state = parse_stored_state(q->text_view(2));
+      stats.queues.back().by_state[static_cast<size_t>(state)] = q->int64(3);
+    }
+  }
+  return stats;
+}
+
+std::optional<Json> SqliteStore::get_setting(const std::string& key) {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectSetting);
+  q->bind(1, key);
+  if (!q->step()) return std::nullopt;
+  return parse_setting(key, q->text_view(0));
+}
+
+void SqliteStore::put_setting(const std::string& key, const Json& value, Time now) {
+  if (key.empty()) throw Error::invalid_argument("setting key must not be empty");
+  const std::string text = value.dump();
+  write([&](WriteTransaction& txn) {
+    auto q = txn.db().prepare(kPutSetting);
+    q->bind(1, key).bind(2, text).bind(3, now).run();
+  });
+}
+
+std::vector<std::pair<std::string, Json>> SqliteStore::list_settings() {
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectSettings);
+  std::vector<std::pair<std::string, Json>> settings;
+  while (q->step()) {
+    std::string key = q->text(0);
+    Json value = parse_setting(key, q->text_view(1));
+    settings.emplace_back(std::move(key), std::move(value));
+  }
+  return settings;
+}
+
+std::vector<HistoryEntry> SqliteStore::history_since(int64_t after_seq, int limit) {
+  if (limit <= 0) return {};
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectHistorySince);
+  q->bind(1, after_seq).bind(2, limit);
+  std::vector<HistoryEntry> entries;
+  while (q->step()) entries.push_back(read_history_entry(*q));
+  return entries;
+}
+
+uint64_t SqliteStore::change_counter() {
+  // data_version moves when another connection (this store's writer included, or
+  // another process) commits; the writer's own count is added so that a commit of
+  // this store shows at once even if the pragma lags.
+  int64_t data_version = 0;
+  {
+    std::lock_guard lock(change_mutex_);
+    auto q = change_reader_->prepare(kSelectDataVersion);
+    if (q->step()) data_version = q->int64(0);
+  }
+  return static_cast<uint64_t>(data_version) + batcher_->commits();
+}
+
+}  // namespace quern::sqlite

@@ -1,0 +1,89 @@
+// The SQLite backend of the Store port: one database file in WAL mode, shared by any
+// number of processes.
+//
+// Writes go through one writer connection per SqliteStore and are group-committed
+// (write_batcher.h); reads use a pool of other connections, which WAL never blocks.
+// Choices the Store contract leaves open:
+// - started_at is the start of the latest run (set at every claim).
+// - A completed job's progress is set to 1.
+// - A retried job runs now (run_at = now); an expires_at already past is dropped.
+// - Deleting a job removes its history, log and dependency rows; jobs that were
+//   blocked on it are left as they are (cancel them if they should not run).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/reader_pool.h"
+#include "store/sqlite/write_batcher.h"
+#include "store/store.h"
+
+namespace quern::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating and migrating if new) the database at `path`. See open_store().
+  SqliteStore(const std::string& path, const StoreOptions& options);
+  ~SqliteStore() override;
+
+  std::vector<EnqueueResult> enqueue_jobs(const std::vector<NewJob>& jobs, Time now) override;
+  std::vector<Job> claim_jobs(const ClaimParams& params) override;
+  std::vector<FinishStatus> heartbeat_jobs(const std::vector<JobHeartbeat>& beats, Time now) override;
+  std::vector<FinishStatus> finish_jobs(const std::vector<JobFinish>& items, Time now) override;
+  FinishStatus append_log(JobId id, int attempt, const std::string& text, Time now) override;
+
+  std::vector<MovedJob> rescue_expired_leases(Time now) override;
+  std::vector<MovedJob> rescue_jobs_of_owners(const std::vector<std::string>& owners, Time now) override;
+  std::vector<std::string> lease_owners() override;
+  int promote_scheduled_jobs(Time now) override;
+  std::optional<Time> next_scheduled_at(const std::vector<std::string>& queues) override;
+  int expire_jobs(Time now) override;
+  std::vector<FileWait> jobs_waiting_on_files() override;
+  void mark_files_present(JobId id, Time now) override;
+  int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before) override;
+
+  std::optional<Job> get_job(JobId id) override;
+  std::vector<Job> list_jobs(const JobFilter& filter) override;
+  std::vector<HistoryEntry> job_history(JobId id) override;
+  std::vector<LogChunk> read_log(JobId id, int64_t after_seq) override;
+  Job retry_job(JobId id, Time now) override;
+  int64_t retry_failed_jobs(std::optional<std::string> queue, Time now) override;
+  Job cancel_job(JobId id, Time now) override;
+  void delete_job(JobId id) override;
+  Job set_priority(JobId id, int priority, Time now) override;
+
+  void set_queue_paused(const std::string& queue, bool paused, Time now) override;
+  std::vector<QueueInfo> list_queues() override;
+  Stats stats() override;
+
+  std::optional<Json> get_setting(const std::string& key) override;
+  void put_setting(const std::string& key, const Json& value, Time now) override;
+  std::vector<std::pair<std::string, Json>> list_settings() override;
+
+  std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) override;
+  uint64_t change_counter() override;
+  std::string database_id() override { return database_id_; }
+
+ private:
+  // Runs `work` in the next group-committed batch and returns what it returns.
+  template <typename Work>
+  auto write(Work&& work);
+
+  std::vector<MovedJob> rescue_jobs(WriteTransaction& txn, const std::vector<JobId>& ids, std::string_view why,
+                                    Time now);
+
+  const std::string path_;
+  const StoreOptions options_;
+  std::string database_id_;  // read once at open
+  std::unique_ptr<Connection> writer_;
+  std::unique_ptr<WriteBatcher> batcher_;
+  std::unique_ptr<ReaderPool> readers_;
+
+  std::mutex change_mutex_;
+  std::unique_ptr<Connection> change_reader_;  // guarded by change_mutex_; PRAGMA data_version
+};
+
+}  // namespace quern::sqlite

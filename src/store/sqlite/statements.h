@@ -1,0 +1,351 @@
+// Every SQL statement the SQLite store runs, by name. Nothing else in Quern speaks SQL.
+//
+// Conventions: times are int64 microseconds since the epoch and "now" is always a
+// bound parameter (the store never asks SQLite for the time); states are stored by
+// their names ("available", …); JSON is stored as compact text.
+//
+// Hot queries name their partial index (INDEXED BY): the plan must not depend on
+// table statistics, or a claim could turn into a scan once the table is large. Their
+// WHERE clauses repeat that index's WHERE terms word for word: SQLite only uses a
+// partial index when the query's terms visibly imply the index's.
+#pragma once
+
+namespace quern::sqlite {
+
+// The columns a Job is read from, in the order job_row.cpp reads them.
+#define QUERN_JOB_COLUMNS                                                                                  \
+  " id, queue, type, state, priority, payload, stage, progress, attempt, failures, max_attempts, run_at," \
+  " created_at, started_at, finished_at, updated_at, lease_owner, lease_expires_at, timeout_us,"         \
+  " expires_at, unique_key, checkpoint, result, error, tags, depends_on, needs_files,"                   \
+  " on_dependency_failure "
+
+// --- schema ------------------------------------------------------------------------
+
+// Reads what identifies the file in one snapshot: is it empty, and is it ours?
+inline constexpr const char* kSelectDatabaseIdentity = R"sql(
+  SELECT (SELECT count(*) FROM sqlite_master),
+         (SELECT user_version FROM pragma_user_version),
+         (SELECT application_id FROM pragma_application_id)
+)sql";
+
+inline constexpr const char* kSelectDatabaseId = "SELECT value FROM store_meta WHERE key = 'database_id'";
+
+// The next free job id and history seq: above every row and every id handed out.
+inline constexpr const char* kSelectIdHighWater = R"sql(
+  SELECT max((SELECT CAST(value AS INTEGER) FROM store_meta WHERE key = 'max_job_id'),
+             coalesce((SELECT max(id) FROM jobs), 0)),
+         max((SELECT CAST(value AS INTEGER) FROM store_meta WHERE key = 'max_history_seq'),
+             coalesce((SELECT max(seq) FROM job_history), 0))
+)sql";
+
+inline constexpr const char* kSetIdHighWater = R"sql(
+  UPDATE store_meta SET value = CASE key WHEN 'max_job_id' THEN ?1 ELSE ?2 END
+  WHERE key IN ('max_job_id', 'max_history_seq')
+)sql";
+
+// --- producers ---------------------------------------------------------------------
+
+inline constexpr const char* kInsertJob = R"sql(
+  INSERT INTO jobs (id, queue, type, state, priority, payload, max_attempts, run_at, created_at, updated_at,
+                    timeout_us, expires_at, unique_key, tags, depends_on, needs_files, files_met,
+                    on_dependency_failure)
+  VALUES (?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+)sql";
+
+inline constexpr const char* kInsertDependency = R"sql(
+  INSERT OR IGNORE INTO job_dependencies (job_id, depends_on_id) VALUES (?1, ?2)
+)sql";
+
+inline constexpr const char* kSelectLiveJobByUniqueKey = "SELECT" QUERN_JOB_COLUMNS R"sql(
+  FROM jobs INDEXED BY jobs_live_unique_key
+  WHERE unique_key = ?1
+    AND unique_key IS NOT NULL AND state NOT IN ('completed', 'failed', 'canceled', 'expired')
+)sql";
+
+inline constexpr const char* kEnsureQueue = R"sql(
+  INSERT OR IGNORE INTO queues (name, paused, updated_at) VALUES (?1, 0, ?2)
+)sql";
+
+// --- bookkeeping kept in every transaction -----------------------------------------
+
+inline constexpr const char* kInsertHistory = R"sql(
+  INSERT INTO job_history (seq, job_id, at, from_state, to_state, attempt, detail) VALUES (?7, ?1, ?2, ?3, ?4, ?5, ?6)
+)sql";
+
+inline constexpr const char* kAddToQueueCount = R"sql(
+  INSERT INTO queue_counts (queue, state, n) VALUES (?1, ?2, ?3)
+  ON CONFLICT (queue, state) DO UPDATE SET n = n + excluded.n
+)sql";
+
+// --- reading jobs ------------------------------------------------------------------
+
+inline constexpr const char* kSelectJob = "SELECT" QUERN_JOB_COLUMNS "FROM jobs WHERE id = ?1";
+
+// What a transition needs to know about a job before it moves it.
+inline constexpr const char* kSelectJobTransitionInfo = R"sql(
+  SELECT queue, state, attempt, on_dependency_failure FROM jobs WHERE id = ?1
+)sql";
+
+// --- claiming ----------------------------------------------------------------------
+
+inline constexpr const char* kSelectQueues = "SELECT name, paused FROM queues ORDER BY name";
+
+// Due scheduled jobs of one queue (index jobs_scheduled).
+inline constexpr const char* kSelectDueScheduledJobs = R"sql(
+  SELECT id FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND queue = ?1 AND run_at <= ?2 ORDER BY run_at
+)sql";
+
+inline constexpr const char* kPromoteScheduledJob = R"sql(
+  UPDATE jobs SET state = 'available', updated_at = ?2 WHERE id = ?1 AND state = 'scheduled'
+  RETURNING attempt
+)sql";
+
+// The next type (in byte order) after ?2 with available jobs in queue ?1: a skip scan
+// of jobs_claimable, one probe per type.
+inline constexpr const char* kSelectNextAvailableType = R"sql(
+  SELECT type FROM jobs INDEXED BY jobs_claimable WHERE state = 'available' AND queue = ?1 AND type > ?2 ORDER BY type LIMIT 1
+)sql";
+
+// The first ?4 claimable jobs of one queue and type, in claim order, read from the
+// covering index jobs_claimable alone.
+inline constexpr const char* kSelectClaimCandidates = R"sql(
+  SELECT id, priority, run_at FROM jobs INDEXED BY jobs_claimable
+  WHERE state = 'available' AND queue = ?1 AND type = ?2 AND (expires_at IS NULL OR expires_at > ?3)
+  ORDER BY priority DESC, run_at, id
+  LIMIT ?4
+)sql";
+
+inline constexpr const char* kClaimJob = R"sql(
+  UPDATE jobs
+  SET state = 'running', attempt = attempt + 1, started_at = ?2, lease_owner = ?3, lease_expires_at = ?4,
+      updated_at = ?2
+  WHERE id = ?1 AND state = 'available'
+  RETURNING)sql" QUERN_JOB_COLUMNS;
+
+// --- running jobs (fenced by state = 'running' AND attempt) ------------------------
+
+inline constexpr const char* kHeartbeatJob = R"sql(
+  UPDATE jobs
+  SET lease_expires_at = ?3, progress = coalesce(?4, progress), stage = coalesce(?5, stage),
+      checkpoint = coalesce(?6, checkpoint), updated_at = ?7
+  WHERE id = ?1 AND state = 'running' AND attempt = ?2
+)sql";
+
+inline constexpr const char* kCompleteRunningJob = R"sql(
+  UPDATE jobs
+  SET state = 'completed', result = ?3, progress = 1, finished_at = ?4, updated_at = ?4,
+      lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1 AND state = 'running' AND attempt = ?2
+  RETURNING queue, state
+)sql";
+
+// A failed run: counted; back to scheduled/available at ?4, or failed once the
+// failures reach max_attempts. (Every right-hand side sees the row before the update.)
+inline constexpr const char* kRetryRunningJob = R"sql(
+  UPDATE jobs
+  SET failures = failures + 1, error = ?3,
+      state = CASE WHEN failures + 1 >= max_attempts THEN 'failed'
+                   WHEN ?4 > ?5 THEN 'scheduled'
+                   ELSE 'available' END,
+      run_at = CASE WHEN failures + 1 >= max_attempts THEN run_at ELSE ?4 END,
+      finished_at = CASE WHEN failures + 1 >= max_attempts THEN ?5 END,
+      updated_at = ?5, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1 AND state = 'running' AND attempt = ?2
+  RETURNING queue, state
+)sql";
+
+inline constexpr const char* kFailRunningJob = R"sql(
+  UPDATE jobs
+  SET state = 'failed', failures = failures + 1, error = ?3, finished_at = ?4, updated_at = ?4,
+      lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1 AND state = 'running' AND attempt = ?2
+  RETURNING queue, state
+)sql";
+
+inline constexpr const char* kSnoozeRunningJob = R"sql(
+  UPDATE jobs
+  SET state = CASE WHEN ?3 > ?4 THEN 'scheduled' ELSE 'available' END, run_at = ?3, updated_at = ?4,
+      lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1 AND state = 'running' AND attempt = ?2
+  RETURNING queue, state
+)sql";
+
+// Graceful shutdown: back in line at its old place (run_at kept).
+inline constexpr const char* kReleaseRunningJob = R"sql(
+  UPDATE jobs
+  SET state = 'available', updated_at = ?3, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1 AND state = 'running' AND attempt = ?2
+  RETURNING queue, state
+)sql";
+
+inline constexpr const char* kSelectRunningJobLogBytes = R"sql(
+  SELECT log_bytes FROM jobs WHERE id = ?1 AND state = 'running' AND attempt = ?2
+)sql";
+
+inline constexpr const char* kSelectLastLogSeq = "SELECT coalesce(max(seq), 0) FROM job_logs WHERE job_id = ?1";
+
+inline constexpr const char* kInsertLogChunk = R"sql(
+  INSERT INTO job_logs (job_id, seq, attempt, at, bytes, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+)sql";
+
+inline constexpr const char* kSelectOldestLogChunks = R"sql(
+  SELECT seq, bytes FROM job_logs WHERE job_id = ?1 ORDER BY seq
+)sql";
+
+inline constexpr const char* kDeleteLogChunksUpTo = "DELETE FROM job_logs WHERE job_id = ?1 AND seq <= ?2";
+
+inline constexpr const char* kSetLogBytes = "UPDATE jobs SET log_bytes = ?2 WHERE id = ?1";
+
+// --- maintenance -------------------------------------------------------------------
+
+inline constexpr const char* kSelectExpiredLeases = R"sql(
+  SELECT id FROM jobs INDEXED BY jobs_lease_expiry WHERE state = 'running' AND lease_expires_at <= ?1 ORDER BY lease_expires_at
+)sql";
+
+inline constexpr const char* kSelectRunningJobsOfOwner = R"sql(
+  SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?1 ORDER BY id
+)sql";
+
+// A lost run: counted as a failure; → available now, or failed when attempts are spent.
+inline constexpr const char* kRescueRunningJob = R"sql(
+  UPDATE jobs
+  SET failures = failures + 1, error = ?2,
+      state = CASE WHEN failures + 1 >= max_attempts THEN 'failed' ELSE 'available' END,
+      finished_at = CASE WHEN failures + 1 >= max_attempts THEN ?3 END,
+      updated_at = ?3, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1 AND state = 'running'
+  RETURNING queue, state, attempt
+)sql";
+
+inline constexpr const char* kSelectLeaseOwners = R"sql(
+  SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL ORDER BY 1
+)sql";
+
+inline constexpr const char* kSelectNextScheduledAt = R"sql(
+  SELECT min(run_at) FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND queue = ?1
+)sql";
+
+inline constexpr const char* kSelectExpiringJobs = R"sql(
+  SELECT id FROM jobs INDEXED BY jobs_expiring
+  WHERE expires_at IS NOT NULL AND state IN ('scheduled', 'available', 'blocked') AND expires_at <= ?1
+  ORDER BY expires_at, id
+)sql";
+
+inline constexpr const char* kSelectJobsWaitingOnFiles = R"sql(
+  SELECT id, needs_files FROM jobs INDEXED BY jobs_blocked WHERE state = 'blocked' AND files_met = 0 ORDER BY id
+)sql";
+
+inline constexpr const char* kMarkFilesMet = R"sql(
+  UPDATE jobs SET files_met = 1, updated_at = ?2 WHERE id = ?1 RETURNING state
+)sql";
+
+inline constexpr const char* kSelectFinishedJobs = R"sql(
+  SELECT id, queue FROM jobs INDEXED BY jobs_finished
+  WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = ?1 AND (?2 IS NULL OR finished_at < ?2)
+  ORDER BY id
+)sql";
+
+// --- dependencies --------------------------------------------------------------------
+
+inline constexpr const char* kSelectDependents = R"sql(
+  SELECT job_id FROM job_dependencies WHERE depends_on_id = ?1 ORDER BY job_id
+)sql";
+
+// Dependencies of ?1 that are still there and not completed (a completed job that was
+// deleted later no longer holds anyone back).
+inline constexpr const char* kCountUnmetDependencies = R"sql(
+  SELECT count(*) FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
+  WHERE d.job_id = ?1 AND j.state != 'completed'
+)sql";
+
+inline constexpr const char* kSelectFilesMet = "SELECT files_met FROM jobs WHERE id = ?1";
+
+// blocked → scheduled or available, by run_at.
+inline constexpr const char* kUnblockJob = R"sql(
+  UPDATE jobs SET state = CASE WHEN run_at > ?2 THEN 'scheduled' ELSE 'available' END, updated_at = ?2
+  WHERE id = ?1 AND state = 'blocked'
+  RETURNING state
+)sql";
+
+// --- admin -----------------------------------------------------------------------------
+
+inline constexpr const char* kCancelJob = R"sql(
+  UPDATE jobs
+  SET state = 'canceled', finished_at = ?2, updated_at = ?2, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1
+)sql";
+
+inline constexpr const char* kExpireJob = R"sql(
+  UPDATE jobs SET state = 'expired', finished_at = ?2, updated_at = ?2 WHERE id = ?1
+)sql";
+
+// A retried job runs now: a past expires_at is dropped, or it would expire at once.
+inline constexpr const char* kRetryJob = R"sql(
+  UPDATE jobs
+  SET state = ?2, failures = 0, run_at = ?3, finished_at = NULL, updated_at = ?3,
+      expires_at = CASE WHEN expires_at <= ?3 THEN NULL ELSE expires_at END
+  WHERE id = ?1
+)sql";
+
+inline constexpr const char* kSelectFailedJobs = R"sql(
+  SELECT id FROM jobs INDEXED BY jobs_finished
+  WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = 'failed' AND (?1 IS NULL OR queue = ?1)
+  ORDER BY id
+)sql";
+
+inline constexpr const char* kSetPriority = "UPDATE jobs SET priority = ?2, updated_at = ?3 WHERE id = ?1";
+
+inline constexpr const char* kDeleteJob = "DELETE FROM jobs WHERE id = ?1";
+inline constexpr const char* kDeleteHistoryOfJob = "DELETE FROM job_history WHERE job_id = ?1";
+inline constexpr const char* kDeleteLogsOfJob = "DELETE FROM job_logs WHERE job_id = ?1";
+inline constexpr const char* kDeleteDependenciesOfJob = "DELETE FROM job_dependencies WHERE job_id = ?1";
+inline constexpr const char* kDeleteDependenciesOnJob = "DELETE FROM job_dependencies WHERE depends_on_id = ?1";
+
+inline constexpr const char* kSetQueuePaused = R"sql(
+  INSERT INTO queues (name, paused, updated_at) VALUES (?1, ?2, ?3)
+  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at
+)sql";
+
+inline constexpr const char* kSelectStats = R"sql(
+  SELECT q.name, q.paused, c.state, c.n
+  FROM queues q LEFT JOIN queue_counts c ON c.queue = q.name
+  ORDER BY q.name
+)sql";
+
+inline constexpr const char* kSelectHistoryOfJob = R"sql(
+  SELECT seq, job_id, at, from_state, to_state, attempt, detail FROM job_history WHERE job_id = ?1 ORDER BY seq
+)sql";
+
+inline constexpr const char* kSelectHistorySince = R"sql(
+  SELECT seq, job_id, at, from_state, to_state, attempt, detail FROM job_history
+  WHERE seq > ?1 ORDER BY seq LIMIT ?2
+)sql";
+
+inline constexpr const char* kSelectLogChunks = R"sql(
+  SELECT seq, attempt, at, text FROM job_logs WHERE job_id = ?1 AND seq > ?2 ORDER BY seq
+)sql";
+
+// --- settings ------------------------------------------------------------------------
+
+inline constexpr const char* kSelectSetting = "SELECT value_json FROM settings WHERE key = ?1";
+inline constexpr const char* kSelectSettings = "SELECT key, value_json FROM settings ORDER BY key";
+inline constexpr const char* kPutSetting = R"sql(
+  INSERT INTO settings (key, value_json, updated_at) VALUES (?1, ?2, ?3)
+  ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at
+)sql";
+
+// --- transactions (group commit) ----------------------------------------------------
+
+inline constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
+inline constexpr const char* kCommit = "COMMIT";
+inline constexpr const char* kRollback = "ROLLBACK";
+// Each write of a batch runs inside its own savepoint, so a failing write undoes only itself.
+inline constexpr const char* kSavepoint = "SAVEPOINT quern_write";
+inline constexpr const char* kReleaseSavepoint = "RELEASE quern_write";
+inline constexpr const char* kRollbackToSavepoint = "ROLLBACK TO quern_write";
+
+// --- change detection --------------------------------------------------------------
+
+inline constexpr const char* kSelectDataVersion = "PRAGMA data_version";
+
+}  // namespace quern::sqlite

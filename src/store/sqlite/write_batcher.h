@@ -1,0 +1,60 @@
+// Group commit: every write of a Store goes through one writer connection, and writes
+// that arrive together share one transaction and so one fsync.
+//
+// A caller submits its write (a function run on the writer connection). If no batch
+// is running it becomes the leader: it takes every pending write, runs them in one
+// BEGIN IMMEDIATE … COMMIT, each inside its own savepoint (a failing write rolls back
+// only itself and its caller gets the exception), then wakes the others. Writes that
+// arrive meanwhile wait and form the next batch.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/write_transaction.h"
+
+namespace quern::sqlite {
+
+class WriteBatcher {
+ public:
+  using Work = std::function<void(WriteTransaction&)>;
+
+  // `writer` is used by the batch leader only.
+  explicit WriteBatcher(Connection& writer) : writer_(writer) {}
+
+  // Runs `work` in the next batch and returns once that batch committed; rethrows
+  // what `work` threw (then nothing of it was written), or the error that failed the
+  // whole batch (then nothing of the batch was written). Thread-safe.
+  void run(const Work& work);
+
+  // Batches committed by this object so far that changed something.
+  uint64_t commits() const;
+
+ private:
+  struct Pending {
+    const Work* work;
+    std::exception_ptr error;
+    bool done = false;
+  };
+
+  void run_batch(const std::vector<Pending*>& batch);
+  void run_one(WriteTransaction& txn, Pending& pending, bool own_savepoint);
+
+  Connection& writer_;
+  std::unordered_set<std::string> known_queues_;  // touched by the leader only
+
+  mutable std::mutex mutex_;
+  std::condition_variable batch_done_;
+  bool leader_active_ = false;      // guarded by mutex_
+  std::vector<Pending*> pending_;   // guarded by mutex_
+  uint64_t commits_ = 0;            // guarded by mutex_
+};
+
+}  // namespace quern::sqlite

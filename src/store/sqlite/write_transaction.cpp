@@ -1,0 +1,82 @@
+#include "store/sqlite/write_transaction.h"
+
+#include "store/sqlite/job_row.h"
+#include "store/sqlite/statements.h"
+
+namespace quern::sqlite {
+
+void WriteTransaction::record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to,
+                                   int attempt, Time at, std::string_view detail) {
+  {
+    if (!ids_loaded_) load_id_high_water();
+    auto q = db_.prepare(kInsertHistory);
+    q->bind(1, id).bind(2, at).bind_static(4, stored_state(to)).bind(5, attempt).bind_static(6, detail);
+    if (from) q->bind_static(3, stored_state(*from));
+    q->bind(7, ++last_history_seq_);
+    q->run();
+  }
+  if (from) count(queue, *from, -1);
+  count(queue, to, +1);
+}
+
+void WriteTransaction::count(const std::string& queue, JobState state, int64_t delta) {
+  write_counts_.push_back({queue, state, delta});
+}
+
+void WriteTransaction::ensure_queue(const std::string& queue, Time now) {
+  if (known_queues_.contains(queue) || batch_queues_.contains(queue)) return;
+  for (const auto& name : write_queues_) {
+    if (name == queue) return;
+  }
+  auto q = db_.prepare(kEnsureQueue);
+  q->bind(1, queue).bind(2, now).run();
+  write_queues_.push_back(queue);
+}
+
+void WriteTransaction::note_queue_row(const std::string& queue) { write_queues_.push_back(queue); }
+
+void WriteTransaction::begin_write() {
+  write_counts_.clear();
+  write_queues_.clear();
+}
+
+void WriteTransaction::end_write(bool succeeded) {
+  if (succeeded) {
+    for (auto& d : write_counts_) batch_counts_[{std::move(d.queue), d.state}] += d.delta;
+    for (auto& name : write_queues_) batch_queues_.insert(std::move(name));
+  }
+  write_counts_.clear();
+  write_queues_.clear();
+}
+
+JobId WriteTransaction::allocate_job_id() {
+  if (!ids_loaded_) load_id_high_water();
+  return ++last_job_id_;
+}
+
+void WriteTransaction::load_id_high_water() {
+  auto q = db_.prepare(kSelectIdHighWater);
+  if (q->step()) {
+    last_job_id_ = q->int64(0);
+    last_history_seq_ = q->int64(1);
+  }
+  ids_loaded_ = true;
+}
+
+void WriteTransaction::finish_batch() {
+  if (ids_loaded_) {
+    auto q = db_.prepare(kSetIdHighWater);
+    q->bind(1, last_job_id_).bind(2, last_history_seq_).run();
+  }
+  for (const auto& [key, delta] : batch_counts_) {
+    if (delta == 0) continue;
+    auto q = db_.prepare(kAddToQueueCount);
+    q->bind(1, key.first).bind(2, stored_state(key.second)).bind(3, delta).run();
+  }
+}
+
+void WriteTransaction::committed() {
+  for (const auto& name : batch_queues_) known_queues_.insert(name);
+}
+
+}  // namespace quern::sqlite

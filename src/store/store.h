@@ -1,0 +1,183 @@
+// The Store port: the one interface every backend implements (SQLite now, PostgreSQL
+// later) and the one conformance suite in tests/conformance/ checks.
+//
+// Rules every backend keeps:
+// - Each method is one atomic transition of the store: it happens whole or not at all.
+//   Every job state change appends a HistoryEntry in the same transaction.
+// - Time comes from the caller (`now`), never from the database's own clock.
+// - Jobs are fenced by attempt: methods taking (id, attempt) change a job only while it
+//   is running at that attempt; otherwise they report it stale and change nothing.
+// - Errors are thrown as quern::Error with the backend's raw message kept.
+// - Implementations are safe to call from many threads at once, and several processes
+//   may share one database. Writes from concurrent callers are group-committed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quern/clock.h"
+#include "quern/job.h"
+
+namespace quern {
+
+struct ClaimParams {
+  std::vector<std::string> queues;  // empty: every queue that is not paused
+  std::vector<std::string> types;   // empty: every type
+  int max = 1;
+  std::string owner;   // lease owner, see core/host_identity.h
+  Duration lease{std::chrono::seconds(30)};
+  Time now;
+};
+
+// A heartbeat extends a running job's lease and may carry progress and stage.
+struct JobHeartbeat {
+  JobId id = 0;
+  int attempt = 0;
+  Time lease_expires_at;
+  std::optional<double> progress;
+  std::optional<std::string> stage;
+  std::optional<Json> checkpoint;
+};
+
+enum class FinishOutcome {
+  kCompleted,  // → completed, with `result`
+  kRetry,      // a failed run: failures+1; → scheduled at run_at, or failed when attempts are spent
+  kFail,       // a permanent failure: failures+1, → failed at once
+  kSnooze,     // → scheduled at run_at; not a failure
+  kRelease,    // graceful shutdown: → available now; not a failure
+};
+
+struct JobFinish {
+  JobId id = 0;
+  int attempt = 0;
+  FinishOutcome outcome = FinishOutcome::kCompleted;
+  Json result;        // kCompleted
+  std::string error;  // kRetry, kFail
+  Time run_at;        // kRetry, kSnooze
+};
+
+enum class FinishStatus { kOk, kStale };
+
+// A job that a maintenance pass moved, with the state it moved to.
+struct MovedJob {
+  JobId id = 0;
+  int attempt = 0;
+  JobState to = JobState::kAvailable;
+};
+
+struct FileWait {
+  JobId id = 0;
+  std::vector<std::string> paths;
+};
+
+struct LogChunk {
+  int64_t seq = 0;  // increasing per job
+  int attempt = 0;
+  Time at;
+  std::string text;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- producers ---------------------------------------------------------------
+  // Inserts the jobs in one transaction. A job with a unique key held by a live
+  // (non-final) job is not inserted; its result is that job with inserted=false.
+  // Throws kNotFound if a dependency id does not exist, kInvalidArgument for a bad
+  // job; then nothing of the batch is written.
+  virtual std::vector<EnqueueResult> enqueue_jobs(const std::vector<NewJob>& jobs, Time now) = 0;
+
+  // --- workers -------------------------------------------------------------------
+  // Leases up to `max` claimable jobs: available, in a queue that is not paused,
+  // not past expires_at; larger priority first, then earlier run_at, then smaller id.
+  // Each comes back running with attempt+1, lease owner and expiry set.
+  virtual std::vector<Job> claim_jobs(const ClaimParams& params) = 0;
+
+  // Extends leases; one status per heartbeat (kStale: not running at that attempt).
+  virtual std::vector<FinishStatus> heartbeat_jobs(const std::vector<JobHeartbeat>& beats, Time now) = 0;
+
+  // Records the end of runs; one status per item.
+  virtual std::vector<FinishStatus> finish_jobs(const std::vector<JobFinish>& items, Time now) = 0;
+
+  // Appends a chunk of a running job's log; keeps at most `max_log_bytes` per job by
+  // dropping the oldest chunks. Fenced like a heartbeat.
+  virtual FinishStatus append_log(JobId id, int attempt, const std::string& text, Time now) = 0;
+
+  // --- maintenance ---------------------------------------------------------------
+  // Running jobs whose lease expired: failures+1; → available, or failed when
+  // failures reach max_attempts.
+  virtual std::vector<MovedJob> rescue_expired_leases(Time now) = 0;
+  // Running jobs whose owner is one of `owners` (found dead): rescued as above.
+  virtual std::vector<MovedJob> rescue_jobs_of_owners(const std::vector<std::string>& owners, Time now) = 0;
+  // Distinct lease owners of running jobs.
+  virtual std::vector<std::string> lease_owners() = 0;
+  // scheduled → available where run_at <= now. claim_jobs does this too, first.
+  virtual int promote_scheduled_jobs(Time now) = 0;
+  // The earliest run_at of a scheduled job in `queues` (every queue if empty), so an
+  // idle worker knows when to look again.
+  virtual std::optional<Time> next_scheduled_at(const std::vector<std::string>& queues) = 0;
+  // scheduled/available/blocked with expires_at <= now → expired (cascading to dependents).
+  virtual int expire_jobs(Time now) = 0;
+  // Blocked jobs that wait on files (their job dependencies may still be pending).
+  virtual std::vector<FileWait> jobs_waiting_on_files() = 0;
+  // Marks a blocked job's file dependencies as met; unblocks it if its jobs are done.
+  virtual void mark_files_present(JobId id, Time now) = 0;
+  // Deletes final jobs finished before `finished_before`, in the given states.
+  virtual int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before) = 0;
+
+  // --- admin ---------------------------------------------------------------------
+  virtual std::optional<Job> get_job(JobId id) = 0;
+  virtual std::vector<Job> list_jobs(const JobFilter& filter) = 0;
+  virtual std::vector<HistoryEntry> job_history(JobId id) = 0;
+  // Log chunks of a job with seq > after_seq, oldest first.
+  virtual std::vector<LogChunk> read_log(JobId id, int64_t after_seq) = 0;
+  // failed/canceled/expired → available (or blocked if it still waits); failures reset.
+  // kNotFound for an unknown id, kFailedPrecondition for any other state.
+  virtual Job retry_job(JobId id, Time now) = 0;
+  // Every failed job of `queue` (all queues if unset) → available. Returns how many.
+  virtual int64_t retry_failed_jobs(std::optional<std::string> queue, Time now) = 0;
+  // Any non-final → canceled (cascading to dependents). kFailedPrecondition if final.
+  virtual Job cancel_job(JobId id, Time now) = 0;
+  // Deletes a job that is not running (kFailedPrecondition if running).
+  virtual void delete_job(JobId id) = 0;
+  virtual Job set_priority(JobId id, int priority, Time now) = 0;
+
+  virtual void set_queue_paused(const std::string& queue, bool paused, Time now) = 0;
+  virtual std::vector<QueueInfo> list_queues() = 0;
+  virtual Stats stats() = 0;
+
+  virtual std::optional<Json> get_setting(const std::string& key) = 0;
+  virtual void put_setting(const std::string& key, const Json& value, Time now) = 0;
+  virtual std::vector<std::pair<std::string, Json>> list_settings() = 0;
+
+  // History entries with seq > after_seq, oldest first, at most `limit` (the event feed).
+  virtual std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) = 0;
+
+  // A number that changes whenever any process commits a change (cheap to call often).
+  virtual uint64_t change_counter() = 0;
+
+  // A random id made when the database was created (stable for its life), so per-job
+  // resources outside the store (temp dirs) of two databases on one host never collide.
+  virtual std::string database_id() = 0;
+};
+
+struct StoreOptions {
+  bool durable = true;  // SQLite synchronous=FULL; false: NORMAL (crash-safe, not power-safe)
+  Duration busy_timeout{std::chrono::seconds(5)};
+  size_t max_payload_bytes = kDefaultMaxPayloadBytes;
+  size_t max_log_bytes = 1 << 20;  // per job
+};
+
+// Opens the store a URL names: a path, `sqlite:PATH` or (later) `postgres://…`.
+// Creates and migrates a new SQLite database. kDataLoss for a file that is not a Quern
+// database (the file is not modified), kUnavailable if it cannot be opened.
+std::shared_ptr<Store> open_store(const std::string& url, const StoreOptions& options = {});
+
+}  // namespace quern

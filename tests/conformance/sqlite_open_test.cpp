@@ -1,0 +1,210 @@
+// What only the SQLite backend has: files, URLs, WAL, refusing what is not ours, and
+// the query plans that keep claiming O(log n).
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "quern/error.h"
+#include "store/sqlite/statements.h"
+#include "store/store.h"
+
+namespace quern {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define EXPECT_QUERN_ERROR(statement, error_code)                                 \
+  do {                                                                            \
+    try {                                                                         \
+      statement;                                                                  \
+      ADD_FAILURE() << "expected quern::Error " #error_code " from " #statement; \
+    } catch (const ::quern::Error& e) {                                           \
+      EXPECT_EQ(e.code(), error_code) << e.what();                                \
+    }                                                                             \
+  } while (0)
+
+class SqliteOpen : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "quern-sqlite-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  static std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  // Runs SQL on a raw SQLite connection (to make files Quern did not make).
+  static void raw_exec(const fs::path& p, const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+
+  static std::string raw_text(const fs::path& p, const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    std::string out;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, sqlite3_column_count(stmt) - 1);
+      out += text ? reinterpret_cast<const char*>(text) : "";
+      out += "\n";
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SqliteOpen, GarbageFileIsDataLossAndLeftUnchanged) {
+  const fs::path path = dir_ / "garbage.db";
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((i * 7919) % 251));
+  std::ofstream(path, std::ios::binary) << garbage;
+  try {
+    open_store(path.string());
+    ADD_FAILURE() << "opening garbage must fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDataLoss);
+    EXPECT_NE(std::string(e.what()).find("is not a Quern database"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_file(path), garbage);
+  EXPECT_FALSE(fs::exists(path.string() + "-wal"));
+}
+
+TEST_F(SqliteOpen, ShortTextFileIsDataLossAndLeftUnchanged) {
+  const fs::path path = dir_ / "notes.txt";
+  std::ofstream(path) << "hello";
+  EXPECT_QUERN_ERROR(open_store(path.string()), ErrorCode::kDataLoss);
+  EXPECT_EQ(read_file(path), "hello");
+}
+
+TEST_F(SqliteOpen, CorruptQuernDatabaseIsDataLoss) {
+  const fs::path path = dir_ / "quern.db";
+  {
+    auto store = open_store(path.string());
+    NewJob n;
+    n.type = "t";
+    store->enqueue_jobs({n}, Time{});
+  }
+  // Keep the SQLite header, wreck everything after it.
+  std::string bytes = read_file(path);
+  ASSERT_GT(bytes.size(), 200u);
+  for (size_t i = 100; i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xA5);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_QUERN_ERROR(open_store(path.string()), ErrorCode::kDataLoss);
+  EXPECT_EQ(read_file(path), bytes);
+}
+
+TEST_F(SqliteOpen, DatabaseOfAnotherProgramIsDataLossAndLeftUnchanged) {
+  const fs::path path = dir_ / "other.db";
+  raw_exec(path, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'a');");
+  const std::string before = read_file(path);
+  EXPECT_QUERN_ERROR(open_store(path.string()), ErrorCode::kDataLoss);
+  EXPECT_EQ(read_file(path), before);
+  EXPECT_EQ(raw_text(path, "PRAGMA journal_mode"), "delete\n");
+}
+
+TEST_F(SqliteOpen, DatabaseFromANewerQuernIsRefused) {
+  const fs::path path = dir_ / "quern.db";
+  open_store(path.string());
+  raw_exec(path, "PRAGMA user_version = 9999;");
+  try {
+    open_store(path.string());
+    ADD_FAILURE() << "a newer schema must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
+    EXPECT_NE(std::string(e.what()).find("9999"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SqliteOpen, DirectoryIsUnavailable) {
+  EXPECT_QUERN_ERROR(open_store(dir_.string()), ErrorCode::kUnavailable);
+}
+
+TEST_F(SqliteOpen, PathThatCannotBeCreatedIsUnavailable) {
+  const fs::path file = dir_ / "plain-file";
+  std::ofstream(file) << "x";
+  try {
+    open_store((file / "sub" / "quern.db").string());
+    ADD_FAILURE() << "a path under a file cannot be created";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    EXPECT_NE(std::string(e.what()).find("plain-file"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SqliteOpen, ParentDirectoriesAreCreated) {
+  const fs::path path = dir_ / "a" / "b" / "quern.db";
+  auto store = open_store(path.string());
+  EXPECT_TRUE(fs::exists(path));
+}
+
+TEST_F(SqliteOpen, DatabaseIsInWalMode) {
+  const fs::path path = dir_ / "quern.db";
+  auto store = open_store(path.string());
+  EXPECT_EQ(raw_text(path, "PRAGMA journal_mode"), "wal\n");
+}
+
+TEST_F(SqliteOpen, UrlFormsNameTheSameFile) {
+  const fs::path path = dir_ / "quern.db";
+  {
+    auto store = open_store("sqlite:" + path.string());
+    store->put_setting("k", 1, Time{});
+  }
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_EQ(open_store("sqlite://" + path.string())->get_setting("k"), std::optional<Json>(1));
+  EXPECT_EQ(open_store(path.string() + "?durability=normal")->get_setting("k"), std::optional<Json>(1));
+  EXPECT_EQ(open_store("sqlite:" + path.string() + "?durability=full")->get_setting("k"), std::optional<Json>(1));
+}
+
+TEST_F(SqliteOpen, BadUrlsAreInvalidArguments) {
+  EXPECT_QUERN_ERROR(open_store("postgres://localhost/quern"), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(open_store((dir_ / "q.db").string() + "?durability=maybe"), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(open_store((dir_ / "q.db").string() + "?color=blue"), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(open_store("sqlite:"), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(dir_ / "q.db"));
+}
+
+// The query plans behind "claiming is O(log n)": each hot query is answered by a
+// partial index, never by a scan of the jobs table.
+TEST_F(SqliteOpen, HotQueriesUsePartialIndexes) {
+  const fs::path path = dir_ / "quern.db";
+  open_store(path.string());
+  const auto plan = [&](const char* sql) { return raw_text(path, std::string("EXPLAIN QUERY PLAN ") + sql); };
+  EXPECT_NE(plan(sqlite::kSelectClaimCandidates).find("COVERING INDEX jobs_claimable"), std::string::npos)
+      << plan(sqlite::kSelectClaimCandidates);
+  EXPECT_NE(plan(sqlite::kSelectNextAvailableType).find("INDEX jobs_claimable"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectDueScheduledJobs).find("INDEX jobs_scheduled"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectNextScheduledAt).find("INDEX jobs_scheduled"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectExpiredLeases).find("INDEX jobs_lease_expiry"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectExpiringJobs).find("INDEX jobs_expiring"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectLiveJobByUniqueKey).find("INDEX jobs_live_unique_key"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectFailedJobs).find("INDEX jobs_finished"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectDependents).find("job_dependencies_by_dependency"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectHistoryOfJob).find("job_history_by_job"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace quern

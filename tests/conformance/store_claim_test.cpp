@@ -1,0 +1,224 @@
+// Claiming: order, leases, paused queues, queue and type filters, scheduled
+// promotion, expiry.
+#include "store_fixture.h"
+
+namespace quern::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+QUERN_STORE_SUITE(StoreClaim);
+
+std::vector<JobId> ids_of(const std::vector<Job>& jobs) {
+  std::vector<JobId> ids;
+  for (const auto& j : jobs) ids.push_back(j.id);
+  return ids;
+}
+
+TEST_P(StoreClaim, ClaimLeasesTheJobAndRecordsIt) {
+  const Job queued = enqueue(new_job());
+  advance(2s);
+  const auto jobs = claim(1, {}, {}, 45s);
+  ASSERT_EQ(jobs.size(), 1u);
+  const Job& job = jobs[0];
+  EXPECT_EQ(job.id, queued.id);
+  EXPECT_EQ(job.state, JobState::kRunning);
+  EXPECT_EQ(job.attempt, 1);
+  EXPECT_EQ(job.lease_owner, "test-worker");
+  EXPECT_EQ(job.lease_expires_at, std::optional<Time>(now() + 45s));
+  EXPECT_EQ(job.started_at, std::optional<Time>(now()));
+  EXPECT_EQ(job.updated_at, now());
+  const Job stored = get(job.id);
+  EXPECT_EQ(stored.state, JobState::kRunning);
+  EXPECT_EQ(stored.attempt, 1);
+  EXPECT_EQ(stored.lease_owner, "test-worker");
+  const auto history = store_->job_history(job.id);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].from, std::optional<JobState>(JobState::kAvailable));
+  EXPECT_EQ(history[1].to, JobState::kRunning);
+  EXPECT_EQ(history[1].attempt, 1);
+  EXPECT_EQ(history[1].at, now());
+}
+
+TEST_P(StoreClaim, NothingToClaimGivesNothing) {
+  EXPECT_TRUE(claim(5).empty());
+  enqueue(new_job());
+  claim_one();
+  EXPECT_TRUE(claim(5).empty());
+}
+
+TEST_P(StoreClaim, HigherPriorityThenEarlierRunAtThenSmallerIdFirst) {
+  NewJob low = new_job();
+  low.priority = kPriorityLow;
+  NewJob high = new_job();
+  high.priority = kPriorityHigh;
+  NewJob normal_late = new_job();
+  normal_late.run_at = now() - 1s;
+  NewJob normal_early = new_job();
+  normal_early.run_at = now() - 5s;
+  NewJob normal_early_too = normal_early;
+
+  const JobId low_id = enqueue(low).id;
+  const JobId late_id = enqueue(normal_late).id;
+  const JobId early_id = enqueue(normal_early).id;
+  const JobId early_too_id = enqueue(normal_early_too).id;
+  const JobId high_id = enqueue(high).id;
+
+  EXPECT_EQ(ids_of(claim(2)), (std::vector<JobId>{high_id, early_id}));
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{early_too_id, late_id, low_id}));
+}
+
+TEST_P(StoreClaim, OrderHoldsAcrossQueuesAndTypes) {
+  NewJob a = new_job("x", "q1");
+  a.priority = 5;
+  NewJob b = new_job("y", "q2");
+  b.priority = 30;
+  NewJob c = new_job("z", "q1");
+  c.priority = 20;
+  NewJob d = new_job("x", "q3");
+  d.priority = 20;
+  const JobId a_id = enqueue(a).id;
+  const JobId b_id = enqueue(b).id;
+  const JobId c_id = enqueue(c).id;
+  const JobId d_id = enqueue(d).id;
+  EXPECT_EQ(ids_of(claim(3)), (std::vector<JobId>{b_id, c_id, d_id}));
+  EXPECT_EQ(ids_of(claim(3)), (std::vector<JobId>{a_id}));
+}
+
+TEST_P(StoreClaim, ClaimsAtMostMax) {
+  for (int i = 0; i < 10; ++i) enqueue(new_job());
+  EXPECT_EQ(claim(4).size(), 4u);
+  EXPECT_EQ(claim(0).size(), 0u);
+  EXPECT_EQ(claim(100).size(), 6u);
+}
+
+TEST_P(StoreClaim, OnlyTheRequestedQueues) {
+  const JobId a = enqueue(new_job("t", "a")).id;
+  const JobId b = enqueue(new_job("t", "b")).id;
+  enqueue(new_job("t", "c"));
+  EXPECT_EQ(ids_of(claim(10, {"b", "a", "nonexistent"})), (std::vector<JobId>{a, b}));
+}
+
+TEST_P(StoreClaim, OnlyTheRequestedTypes) {
+  const JobId rip = enqueue(new_job("rip")).id;
+  const JobId transcode = enqueue(new_job("transcode")).id;
+  enqueue(new_job("publish"));
+  EXPECT_EQ(ids_of(claim(10, {}, {"transcode"})), (std::vector<JobId>{transcode}));
+  EXPECT_EQ(ids_of(claim(10, {}, {"rip", "other"})), (std::vector<JobId>{rip}));
+}
+
+TEST_P(StoreClaim, PausedQueueIsNotClaimedUntilResumed) {
+  const JobId paused_job = enqueue(new_job("t", "background")).id;
+  const JobId other = enqueue(new_job("t", "foreground")).id;
+  store_->set_queue_paused("background", true, now());
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{other}));
+  EXPECT_TRUE(claim(10, {"background"}).empty());
+  store_->set_queue_paused("background", false, now());
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{paused_job}));
+}
+
+TEST_P(StoreClaim, PauseIsListedAndSurvivesReopen) {
+  store_->set_queue_paused("later", true, now());
+  enqueue(new_job("t", "later"));
+  store_.reset();
+  store_ = open_store_again();
+  const auto queues = store_->list_queues();
+  ASSERT_EQ(queues.size(), 1u);
+  EXPECT_EQ(queues[0].name, "later");
+  EXPECT_TRUE(queues[0].paused);
+  EXPECT_TRUE(store_->stats().queues.at(0).paused);
+  EXPECT_TRUE(claim(10).empty());
+}
+
+TEST_P(StoreClaim, ScheduledJobIsClaimedOnceItsTimeComes) {
+  NewJob n = new_job();
+  n.run_at = now() + 1min;
+  const JobId id = enqueue(n).id;
+  EXPECT_TRUE(claim(1).empty());
+  EXPECT_EQ(get(id).state, JobState::kScheduled);
+  advance(1min);
+  EXPECT_EQ(ids_of(claim(1)), (std::vector<JobId>{id}));
+  using T = std::pair<std::optional<JobState>, JobState>;
+  EXPECT_EQ(transitions(id), (std::vector<T>{{std::nullopt, JobState::kScheduled},
+                                             {JobState::kScheduled, JobState::kAvailable},
+                                             {JobState::kAvailable, JobState::kRunning}}));
+}
+
+TEST_P(StoreClaim, PromoteScheduledJobsMovesOnlyDueOnes) {
+  NewJob soon = new_job();
+  soon.run_at = now() + 10s;
+  NewJob later = new_job("t", "other");
+  later.run_at = now() + 20s;
+  const JobId soon_id = enqueue(soon).id;
+  const JobId later_id = enqueue(later).id;
+  EXPECT_EQ(store_->promote_scheduled_jobs(now()), 0);
+  advance(10s);
+  EXPECT_EQ(store_->promote_scheduled_jobs(now()), 1);
+  EXPECT_EQ(get(soon_id).state, JobState::kAvailable);
+  EXPECT_EQ(get(later_id).state, JobState::kScheduled);
+  expect_counts_match_jobs();
+}
+
+TEST_P(StoreClaim, NextScheduledAtIsTheEarliestOfTheQueues) {
+  EXPECT_FALSE(store_->next_scheduled_at({}).has_value());
+  NewJob a = new_job("t", "a");
+  a.run_at = now() + 30s;
+  NewJob b = new_job("t", "b");
+  b.run_at = now() + 10s;
+  enqueue(a);
+  enqueue(b);
+  EXPECT_EQ(store_->next_scheduled_at({}), std::optional<Time>(now() + 10s));
+  EXPECT_EQ(store_->next_scheduled_at({"a"}), std::optional<Time>(now() + 30s));
+  EXPECT_FALSE(store_->next_scheduled_at({"c"}).has_value());
+}
+
+TEST_P(StoreClaim, JobPastExpiresAtIsNotClaimed) {
+  NewJob n = new_job();
+  n.expires_at = now() + 5s;
+  const JobId id = enqueue(n).id;
+  advance(5s);
+  EXPECT_TRUE(claim(1).empty());
+  EXPECT_EQ(get(id).state, JobState::kAvailable);
+}
+
+TEST_P(StoreClaim, ExpireJobsMovesPendingJobsPastExpiresAt) {
+  NewJob available = new_job();
+  available.expires_at = now() + 5s;
+  NewJob scheduled = new_job();
+  scheduled.run_at = now() + 1h;
+  scheduled.expires_at = now() + 5s;
+  NewJob later = new_job();
+  later.expires_at = now() + 1h;
+  NewJob running = new_job();
+  running.priority = kPriorityCritical;
+  running.expires_at = now() + 5s;
+  const JobId a = enqueue(available).id;
+  const JobId s = enqueue(scheduled).id;
+  const JobId l = enqueue(later).id;
+  const JobId r = enqueue(running).id;
+  EXPECT_EQ(claim_one().id, r);
+  advance(5s);
+  EXPECT_EQ(store_->expire_jobs(now()), 2);
+  EXPECT_EQ(get(a).state, JobState::kExpired);
+  EXPECT_EQ(get(a).finished_at, std::optional<Time>(now()));
+  EXPECT_EQ(get(s).state, JobState::kExpired);
+  EXPECT_EQ(get(l).state, JobState::kAvailable);
+  EXPECT_EQ(get(r).state, JobState::kRunning);  // it started in time
+  EXPECT_EQ(store_->job_history(a).back().to, JobState::kExpired);
+  EXPECT_EQ(store_->expire_jobs(now()), 0);
+  expect_counts_match_jobs();
+}
+
+TEST_P(StoreClaim, StartedAtIsTheStartOfTheLatestRun) {
+  enqueue(new_job());
+  const Job first = claim_one();
+  advance(10s);
+  ASSERT_EQ(finish(first, FinishOutcome::kRelease), FinishStatus::kOk);
+  advance(10s);
+  const Job second = claim_one();
+  EXPECT_EQ(second.attempt, 2);
+  EXPECT_EQ(second.started_at, std::optional<Time>(now()));
+}
+
+}  // namespace
+}  // namespace quern::testing

@@ -1,0 +1,159 @@
+// The commands that change jobs and queues: pause, resume, retry, cancel, rm, clear.
+#include "cli_runner.h"
+
+namespace quern::cli_test {
+namespace {
+
+bool queue_paused(const QuernCli& cli, const std::string& name) {
+  const Json stats = cli.json({"stats"});
+  for (const Json& queue : stats["queues"]) {
+    if (queue["name"] == name) return queue["paused"].get<bool>();
+  }
+  return false;
+}
+
+TEST(CliPause, DefaultQueueNamedQueueAndAll) {
+  QuernCli cli;
+  cli.add({"--queue", "bg", "--", "true"});
+
+  const CliResult pause_default = cli.run({"pause"});
+  EXPECT_EQ(pause_default.status, 0) << pause_default.err;
+  EXPECT_EQ(pause_default.out, "paused queue default\n");
+  EXPECT_TRUE(queue_paused(cli, "default"));
+  EXPECT_FALSE(queue_paused(cli, "bg"));
+
+  EXPECT_EQ(cli.run({"pause", "bg"}).out, "paused queue bg\n");
+  EXPECT_TRUE(queue_paused(cli, "bg"));
+
+  const CliResult resume_all = cli.run({"resume", "--all"});
+  EXPECT_EQ(resume_all.status, 0);
+  EXPECT_NE(resume_all.out.find("resumed queue bg"), std::string::npos) << resume_all.out;
+  EXPECT_NE(resume_all.out.find("resumed queue default"), std::string::npos) << resume_all.out;
+  EXPECT_FALSE(queue_paused(cli, "default"));
+  EXPECT_FALSE(queue_paused(cli, "bg"));
+
+  EXPECT_EQ(cli.run({"pause", "--all"}).status, 0);
+  EXPECT_TRUE(queue_paused(cli, "default"));
+  EXPECT_TRUE(queue_paused(cli, "bg"));
+  EXPECT_EQ(cli.run({"pause", "bg", "--all"}).status, 2);
+}
+
+TEST(CliCancel, CancelsAndRefusesFinalJobs) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  const CliResult cancel = cli.run({"cancel", "1"});
+  EXPECT_EQ(cancel.status, 0) << cancel.err;
+  EXPECT_EQ(cancel.out, "canceled job 1\n");
+  EXPECT_EQ(cli.state(1), "canceled");
+
+  const CliResult again = cli.run({"cancel", "1"});
+  EXPECT_EQ(again.status, 4);
+  EXPECT_EQ(again.err_lines(), 1u);
+  EXPECT_EQ(cli.state(1), "canceled");
+}
+
+TEST(CliRetry, RetriesCanceledJobsAndRefusesLiveOnes) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  ASSERT_EQ(cli.run({"cancel", "1"}).status, 0);
+  const CliResult retry = cli.run({"retry", "1"});
+  EXPECT_EQ(retry.status, 0) << retry.err;
+  EXPECT_EQ(cli.state(1), "available");
+
+  const CliResult live = cli.run({"retry", "2"});
+  EXPECT_EQ(live.status, 4) << live.err;
+  EXPECT_EQ(live.err_lines(), 1u);
+  EXPECT_EQ(cli.state(2), "available");
+}
+
+TEST(CliRetry, FailedRetriesEveryFailedJob) {
+  QuernCli cli;
+  const CliResult none = cli.run({"retry", "--failed"});
+  EXPECT_EQ(none.status, 0) << none.err;
+  EXPECT_EQ(none.out, "retried 0 failed jobs\n");
+  EXPECT_EQ(cli.json({"retry", "--failed", "--queue", "bg"}), Json::parse(R"({"retried":0})"));
+}
+
+TEST(CliRetry, UsageErrors) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"retry"}, {"retry", "1", "--failed"}, {"retry", "1", "--queue", "q"}, {"retry", "0"}, {"retry", "x"}}) {
+    const CliResult result = cli.run(args);
+    EXPECT_EQ(result.status, 2) << QuernCli::join(args) << ": " << result.err;
+    EXPECT_EQ(result.err_lines(), 1u) << result.err;
+  }
+  EXPECT_EQ(cli.run({"retry", "77"}).status, 3);
+  EXPECT_EQ(cli.state(1), "available");
+}
+
+TEST(CliRm, RemovesJobs) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  const CliResult rm = cli.run({"rm", "1"});
+  EXPECT_EQ(rm.status, 0) << rm.err;
+  EXPECT_EQ(rm.out, "removed job 1\n");
+  EXPECT_EQ(cli.run({"show", "1"}).status, 3);
+  EXPECT_EQ(cli.job_count(), 1u);
+  EXPECT_EQ(cli.run({"rm", "1"}).status, 3);
+}
+
+TEST(CliBatch, EveryIdIsTriedAndTheFirstErrorDecidesTheStatus) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  ASSERT_EQ(cli.run({"cancel", "2"}).status, 0);
+
+  const CliResult result = cli.run({"cancel", "1", "99", "2", "3"});
+  EXPECT_EQ(result.status, 3) << result.err;
+  EXPECT_EQ(result.err_lines(), 2u) << result.err;  // 99 unknown, 2 already canceled
+  EXPECT_EQ(result.out, "canceled job 1\ncanceled job 3\n");
+  EXPECT_EQ(cli.state(1), "canceled");
+  EXPECT_EQ(cli.state(3), "canceled");
+
+  const CliResult removed = cli.run({"rm", "1", "2", "98"});
+  EXPECT_EQ(removed.status, 3);
+  EXPECT_EQ(cli.job_count(), 1u);
+}
+
+TEST(CliBatch, AnInvalidIdChangesNothing) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  const CliResult result = cli.run({"cancel", "1", "zero", "2"});
+  EXPECT_EQ(result.status, 2);
+  EXPECT_EQ(result.err_lines(), 1u);
+  EXPECT_EQ(cli.state(1), "available");
+  EXPECT_EQ(cli.state(2), "available");
+  EXPECT_EQ(cli.run({"rm", "1", "0"}).status, 2);
+  EXPECT_EQ(cli.job_count(), 2u);
+}
+
+TEST(CliClear, DeletesFinishedJobsByState) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  ASSERT_EQ(cli.run({"cancel", "1", "2"}).status, 0);
+
+  const CliResult completed = cli.run({"clear", "--completed"});
+  EXPECT_EQ(completed.status, 0) << completed.err;
+  EXPECT_EQ(completed.out, "deleted 0 jobs\n");
+  EXPECT_EQ(cli.job_count(), 3u);
+
+  const CliResult final_jobs = cli.run({"clear", "--completed", "--final"});
+  EXPECT_EQ(final_jobs.status, 0);
+  EXPECT_EQ(final_jobs.out, "deleted 2 jobs\n");
+  EXPECT_EQ(cli.job_count(), 1u);
+  EXPECT_EQ(cli.state(3), "available");
+
+  const CliResult nothing = cli.run({"clear"});
+  EXPECT_EQ(nothing.status, 2);
+  EXPECT_EQ(nothing.err_lines(), 1u);
+}
+
+}  // namespace
+}  // namespace quern::cli_test

@@ -1,0 +1,136 @@
+// Usage errors, the database location, and databases that cannot be used: each is one
+// line on stderr with the contract's exit status, and changes nothing.
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cli_runner.h"
+
+namespace quern::cli_test {
+namespace {
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void expect_one_error_line(const CliResult& result, int status, const std::string& what) {
+  EXPECT_EQ(result.status, status) << what << ": " << result.err;
+  EXPECT_EQ(result.err_lines(), 1u) << what << ": " << result.err;
+  EXPECT_TRUE(result.err.starts_with("quern: ")) << what << ": " << result.err;
+}
+
+TEST(CliUsage, UnknownCommandIsExitTwo) {
+  QuernCli cli;
+  const CliResult result = cli.run({"frobnicate"});
+  expect_one_error_line(result, 2, "unknown command");
+  EXPECT_NE(result.err.find("frobnicate"), std::string::npos) << result.err;
+  EXPECT_EQ(result.out, "");
+}
+
+TEST(CliUsage, CommandsNotYetBuiltAreUnknown) {
+  QuernCli cli;
+  expect_one_error_line(cli.run({"cron", "ls"}), 2, "cron");
+}
+
+TEST(CliUsage, NoCommandIsExitTwo) {
+  QuernCli cli;
+  expect_one_error_line(cli.run_bare({}), 2, "no command");
+}
+
+TEST(CliUsage, UnknownOptionIsExitTwo) {
+  QuernCli cli;
+  expect_one_error_line(cli.run({"ls", "--frob"}), 2, "unknown option");
+  expect_one_error_line(cli.run({"--db"}), 2, "--db without a value");
+}
+
+TEST(CliUsage, HelpIsExitZero) {
+  QuernCli cli;
+  const CliResult help = cli.run_bare({"--help"});
+  EXPECT_EQ(help.status, 0);
+  for (const char* command : {"add", "worker", "ls", "show", "logs", "stats", "pause", "resume", "retry", "cancel",
+                              "rm", "clear", "wait", "config"}) {
+    EXPECT_NE(help.out.find(command), std::string::npos) << command;
+  }
+  const CliResult add_help = cli.run_bare({"add", "--help"});
+  EXPECT_EQ(add_help.status, 0);
+  EXPECT_NE(add_help.out.find("--needs-file"), std::string::npos) << add_help.out;
+}
+
+TEST(CliDatabase, CorruptFileIsExitFiveAndLeftUntouched) {
+  QuernCli cli;
+  std::string garbage(8192, '\0');
+  std::mt19937 random(42);
+  for (char& c : garbage) c = static_cast<char>(random());
+  { std::ofstream(cli.db(), std::ios::binary) << garbage; }
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"ls"}, {"add", "--", "true"}, {"stats"}, {"show", "1"}, {"config", "set", "k", "v"}, {"worker"}}) {
+    expect_one_error_line(cli.run(args), 5, QuernCli::join(args));
+    EXPECT_EQ(read_bytes(cli.db()), garbage) << QuernCli::join(args);
+  }
+  EXPECT_FALSE(std::filesystem::exists(cli.db().string() + "-wal"));
+}
+
+TEST(CliDatabase, TextFileIsNotADatabase) {
+  QuernCli cli;
+  { std::ofstream(cli.db()) << "just some notes\n"; }
+  expect_one_error_line(cli.run({"add", "--", "true"}), 5, "text file");
+  EXPECT_EQ(read_bytes(cli.db()), "just some notes\n");
+}
+
+TEST(CliDatabase, UnwritablePathIsExitFive) {
+  QuernCli cli;
+  expect_one_error_line(cli.run_bare({"--db", "/proc/nope/x.db", "ls"}), 5, "/proc path");
+  expect_one_error_line(cli.run_bare({"--db", "/proc/nope/x.db", "add", "--", "true"}), 5, "/proc path add");
+  // A file where a directory should be.
+  { std::ofstream(cli.dir() / "plain") << "x"; }
+  expect_one_error_line(cli.run_bare({"--db", (cli.dir() / "plain" / "x.db").string(), "ls"}), 5, "file as dir");
+}
+
+TEST(CliDatabase, DirectoryIsExitFive) {
+  QuernCli cli;
+  std::filesystem::create_directories(cli.dir() / "adir");
+  expect_one_error_line(cli.run_bare({"--db", (cli.dir() / "adir").string(), "ls"}), 5, "directory");
+  expect_one_error_line(cli.run_bare({"--db", (cli.dir() / "adir").string(), "add", "--", "true"}), 5, "directory add");
+  EXPECT_TRUE(std::filesystem::is_empty(cli.dir() / "adir"));
+}
+
+TEST(CliDatabase, DbOptionAfterTheCommandAndSqlitePrefix) {
+  QuernCli cli;
+  const std::string db = (cli.dir() / "other.db").string();
+  EXPECT_EQ(cli.run_bare({"add", "--db", db, "--", "true"}).status, 0);
+  const CliResult listed = cli.run_bare({"ls", "--json", "--db", "sqlite:" + db});
+  EXPECT_EQ(listed.status, 0) << listed.err;
+  EXPECT_EQ(Json::parse(listed.out).size(), 1u);
+}
+
+TEST(CliDatabase, DefaultsToQuernDbThenXdgDataHomeThenHome) {
+  QuernCli cli;
+  const auto env_db = cli.dir() / "from-env.db";
+  RunOptions with_env;
+  with_env.set_env = {{"QUERN_DB", env_db.string()}};
+  with_env.unset_env = {};
+  EXPECT_EQ(cli.run_bare({"add", "--", "true"}, with_env).status, 0);
+  EXPECT_TRUE(std::filesystem::exists(env_db));
+
+  RunOptions with_xdg;
+  with_xdg.set_env = {{"XDG_DATA_HOME", (cli.dir() / "xdg").string()}};
+  EXPECT_EQ(cli.run_bare({"add", "--", "true"}, with_xdg).status, 0);
+  EXPECT_TRUE(std::filesystem::exists(cli.dir() / "xdg" / "quern" / "quern.db"));
+
+  RunOptions with_home;
+  with_home.set_env = {{"HOME", (cli.dir() / "home").string()}};
+  with_home.unset_env = {"QUERN_DB", "XDG_DATA_HOME"};
+  EXPECT_EQ(cli.run_bare({"add", "--", "true"}, with_home).status, 0);
+  EXPECT_TRUE(std::filesystem::exists(cli.dir() / "home" / ".local" / "share" / "quern" / "quern.db"));
+
+  // --db wins over $QUERN_DB.
+  const auto explicit_db = cli.dir() / "explicit.db";
+  EXPECT_EQ(cli.run_bare({"--db", explicit_db.string(), "add", "--", "true"}, with_env).status, 0);
+  const CliResult env_list = cli.run_bare({"ls", "--json"}, with_env);
+  EXPECT_EQ(Json::parse(env_list.out).size(), 1u);
+}
+
+}  // namespace
+}  // namespace quern::cli_test

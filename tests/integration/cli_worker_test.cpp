@@ -1,0 +1,224 @@
+// `quern worker`, `wait` and `logs` with real processes: a worker child runs shell
+// jobs and is stopped by pid with SIGTERM.
+#include <signal.h>
+
+#include "cli_runner.h"
+
+namespace quern::cli_test {
+namespace {
+
+TEST(CliWorker, RunsShellJobsAndStopsGracefullyOnSigterm) {
+  QuernCli cli;
+  auto worker = cli.start_worker({"--concurrency", "2"});
+  EXPECT_NE(worker->err().find("2 slots on " + cli.db().string()), std::string::npos) << worker->err();
+  EXPECT_NE(worker->err().find("queues: all"), std::string::npos) << worker->err();
+
+  const int64_t id = cli.add({"--", "sh", "-c", "echo made > out.txt"});
+  const CliResult wait = cli.run({"wait", std::to_string(id), "--timeout", "30s"});
+  EXPECT_EQ(wait.status, 0) << wait.err;
+  EXPECT_EQ(wait.out, "job " + std::to_string(id) + " completed\n");
+  EXPECT_EQ(cli.state(id), "completed");
+
+  EXPECT_EQ(worker->stop(SIGTERM), 0) << worker->err();
+  EXPECT_NE(worker->err().find("stopped"), std::string::npos) << worker->err();
+}
+
+TEST(CliWorker, SigintStopsItToo) {
+  QuernCli cli;
+  auto worker = cli.start_worker();
+  EXPECT_EQ(worker->stop(SIGINT), 0) << worker->err();
+}
+
+TEST(CliWorker, TakesOnlyItsQueues) {
+  QuernCli cli;
+  const int64_t other = cli.add({"--queue", "other", "--", "true"});
+  const int64_t mine = cli.add({"--queue", "mine", "--", "true"});
+  auto worker = cli.start_worker({"--queue", "mine"});
+  EXPECT_NE(worker->err().find("queues: mine"), std::string::npos) << worker->err();
+  EXPECT_EQ(cli.run({"wait", std::to_string(mine), "--timeout", "30s"}).status, 0);
+  EXPECT_EQ(worker->stop(), 0);
+  EXPECT_EQ(cli.state(other), "available");
+}
+
+TEST(CliWorker, BadOptionsAreInvalidInput) {
+  QuernCli cli;
+  for (const auto& args : std::vector<std::vector<std::string>>{{"worker", "--concurrency", "0"},
+                                                                 {"worker", "--concurrency", "many"},
+                                                                 {"worker", "--lease", "0s"},
+                                                                 {"worker", "--lease", "forever"},
+                                                                 {"worker", "--grace", "-1s"}}) {
+    const CliResult result = cli.run(args);
+    EXPECT_EQ(result.status, 2) << QuernCli::join(args) << ": " << result.err;
+    EXPECT_EQ(result.err_lines(), 1u) << result.err;
+  }
+}
+
+TEST(CliWait, ExitsOneWhenAJobDidNotComplete) {
+  QuernCli cli;
+  auto worker = cli.start_worker();
+  const int64_t ok = cli.add({"--", "true"});
+  const int64_t bad = cli.add({"--max-attempts", "1", "--", "sh", "-c", "exit 3"});
+  const CliResult result = cli.run({"wait", std::to_string(ok), std::to_string(bad)});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_EQ(result.out, "job " + std::to_string(ok) + " completed\n");
+  EXPECT_EQ(result.err_lines(), 1u) << result.err;
+  EXPECT_NE(result.err.find("job " + std::to_string(bad) + " failed"), std::string::npos) << result.err;
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST(CliWait, PermanentFailureExitStatusFailsAtOnce) {
+  QuernCli cli;
+  auto worker = cli.start_worker();
+  const int64_t id = cli.add({"--", "sh", "-c", "exit 65"});
+  EXPECT_EQ(cli.run({"wait", std::to_string(id)}).status, 1);
+  const Json job = cli.job(id);
+  EXPECT_EQ(job["state"], "failed");
+  EXPECT_EQ(job["attempt"], 1);
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST(CliWait, TimeoutPassingIsExitOne) {
+  QuernCli cli;
+  const int64_t id = cli.add({"--", "true"});  // no worker: it never runs
+  const CliResult result = cli.run({"wait", std::to_string(id), "--timeout", "200ms"});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_EQ(result.err_lines(), 1u);
+  EXPECT_NE(result.err.find("still available"), std::string::npos) << result.err;
+}
+
+TEST(CliWait, UnknownAndInvalidIds) {
+  QuernCli cli;
+  const int64_t id = cli.add({"--", "true"});
+  EXPECT_EQ(cli.run({"wait", std::to_string(id), "12345", "--timeout", "10ms"}).status, 3);
+  EXPECT_EQ(cli.run({"wait", "0"}).status, 2);
+  EXPECT_EQ(cli.run({"wait", "1", "--timeout", "later"}).status, 2);
+  EXPECT_EQ(cli.run({"wait"}).status, 2);
+}
+
+TEST(CliWait, CanceledJobIsNotCompleted) {
+  QuernCli cli;
+  const int64_t id = cli.add({"--", "true"});
+  ASSERT_EQ(cli.run({"cancel", std::to_string(id)}).status, 0);
+  const CliResult result = cli.run({"wait", std::to_string(id)});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.err.find("canceled"), std::string::npos) << result.err;
+}
+
+TEST(CliLogs, PrintsTheJobsOutputButNotProtocolLines) {
+  QuernCli cli;
+  auto worker = cli.start_worker();
+  const int64_t id = cli.add({"--", "sh", "-c", "echo first; echo ::progress 50%; echo second"});
+  ASSERT_EQ(cli.run({"wait", std::to_string(id)}).status, 0);
+  const CliResult logs = cli.run({"logs", std::to_string(id)});
+  EXPECT_EQ(logs.status, 0) << logs.err;
+  EXPECT_EQ(logs.out, "first\nsecond\n");
+
+  const Json chunks = cli.json({"logs", std::to_string(id)});
+  ASSERT_TRUE(chunks.is_array());
+  std::string text;
+  for (const Json& chunk : chunks) {
+    EXPECT_TRUE(chunk.contains("seq") && chunk.contains("attempt") && chunk.contains("at")) << chunk.dump();
+    text += chunk["text"].get<std::string>();
+  }
+  EXPECT_EQ(text, "first\nsecond\n");
+
+  const CliResult show = cli.run({"show", std::to_string(id)});
+  EXPECT_NE(show.out.find("second"), std::string::npos) << show.out;
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST(CliLogs, FollowPrintsUntilTheJobIsFinal) {
+  QuernCli cli;
+  // The job waits for a file the test creates only once `logs --follow` is running.
+  const std::string go = (cli.dir() / "go").string();
+  const int64_t id = cli.add({"--", "sh", "-c",
+                              "echo before; while [ ! -e " + go + " ]; do sleep 0.02; done; echo after"});
+  auto worker = cli.start_worker();
+  ASSERT_TRUE(cli.wait_for_state(id, "running"));
+
+  std::vector<std::string> argv = {QUERN_BINARY, "--db", cli.db().string(), "logs", std::to_string(id), "--follow"};
+  const auto out_file = cli.dir() / "follow.out";
+  BackgroundProcess follow(argv, out_file);
+  ASSERT_TRUE(eventually([&] {
+    std::ifstream in(out_file);
+    return std::string(std::istreambuf_iterator<char>(in), {}) == "before\n";
+  }));
+  std::ofstream(go).put('\n');
+  EXPECT_EQ(follow.stop(0), 0) << follow.err();  // signal 0: only wait for it to exit
+  std::ifstream in(out_file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "before\nafter\n");
+  EXPECT_EQ(cli.state(id), "completed");
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST(CliLogs, UnknownAndInvalidIds) {
+  QuernCli cli;
+  EXPECT_EQ(cli.run({"logs", "5"}).status, 3);
+  EXPECT_EQ(cli.run({"logs", "5", "--follow"}).status, 3);
+  EXPECT_EQ(cli.run({"logs", "-5"}).status, 2);
+}
+
+// A running job: retry and rm are illegal transitions (4); cancel stops it.
+TEST(CliWorker, RunningJobCannotBeRetriedOrRemoved) {
+  QuernCli cli;
+  const int64_t id = cli.add({"--", "sleep", "30"});
+  auto worker = cli.start_worker({"--grace", "100ms"});
+  ASSERT_TRUE(cli.wait_for_state(id, "running"));
+
+  const CliResult retry = cli.run({"retry", std::to_string(id)});
+  EXPECT_EQ(retry.status, 4) << retry.err;
+  EXPECT_EQ(retry.err_lines(), 1u);
+  const CliResult rm = cli.run({"rm", std::to_string(id)});
+  EXPECT_EQ(rm.status, 4) << rm.err;
+  const Json job = cli.job(id);
+  EXPECT_EQ(job["state"], "running");
+  EXPECT_EQ(job["attempt"], 1);
+  EXPECT_EQ(job["failures"], 0);
+
+  // Graceful stop past the grace period: the job goes back to available, no failure.
+  EXPECT_EQ(worker->stop(SIGTERM), 0) << worker->err();
+  const Json released = cli.job(id);
+  EXPECT_EQ(released["state"], "available");
+  EXPECT_EQ(released["failures"], 0);
+}
+
+TEST(CliWorker, CancelStopsARunningJob) {
+  QuernCli cli;
+  const int64_t id = cli.add({"--", "sleep", "30"});
+  auto worker = cli.start_worker();
+  ASSERT_TRUE(cli.wait_for_state(id, "running"));
+  EXPECT_EQ(cli.run({"cancel", std::to_string(id)}).status, 0);
+  EXPECT_EQ(cli.run({"wait", std::to_string(id), "--timeout", "30s"}).status, 1);
+  EXPECT_EQ(cli.state(id), "canceled");
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+TEST(CliRetry, CompletedJobCannotBeRetried) {
+  QuernCli cli;
+  auto worker = cli.start_worker();
+  const int64_t id = cli.add({"--", "true"});
+  ASSERT_EQ(cli.run({"wait", std::to_string(id)}).status, 0);
+  EXPECT_EQ(worker->stop(), 0);
+  const CliResult retry = cli.run({"retry", std::to_string(id)});
+  EXPECT_EQ(retry.status, 4) << retry.err;
+  EXPECT_EQ(cli.state(id), "completed");
+}
+
+TEST(CliRetry, FailedJobRunsAgain) {
+  QuernCli cli;
+  const std::string marker = (cli.dir() / "second-run").string();
+  // Fails the first time, succeeds once the marker exists.
+  const int64_t id = cli.add({"--max-attempts", "1", "--", "sh", "-c",
+                              "if [ -e " + marker + " ]; then exit 0; fi; touch " + marker + "; exit 1"});
+  auto worker = cli.start_worker();
+  EXPECT_EQ(cli.run({"wait", std::to_string(id)}).status, 1);
+  const CliResult retry = cli.run({"retry", "--failed"});
+  EXPECT_EQ(retry.out, "retried 1 failed job\n");
+  EXPECT_EQ(cli.run({"wait", std::to_string(id)}).status, 0);
+  const Json job = cli.job(id);
+  EXPECT_EQ(job["attempt"], 2);
+  EXPECT_EQ(worker->stop(), 0);
+}
+
+}  // namespace
+}  // namespace quern::cli_test

@@ -1,0 +1,397 @@
+// WorkerPool against a real SQLite file: claiming, finishing, retries, timeouts,
+// graceful stop, cancel, lost leases, checkpoints and start-up rescue. Time that the
+// store sees comes from a SimulatedClock; the tests wait on job states, not on sleeps.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/host_identity.h"
+#include "engine/maintenance.h"
+#include "quern/client.h"
+#include "quern/error.h"
+#include "quern/worker_pool.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace quern {
+namespace {
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("quern-pool-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    clock_ = std::make_shared<SimulatedClock>();
+    client_ = std::make_shared<Client>(open_store((dir_ / "q.db").string()), clock_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  WorkerPoolOptions options(int concurrency = 2) {
+    WorkerPoolOptions o;
+    o.concurrency = concurrency;
+    o.lease = 5s;
+    o.grace = 100ms;
+    o.temp_root = dir_ / "tmp";
+    return o;
+  }
+
+  JobId enqueue(const std::string& type, Json payload = Json::object(), int max_attempts = 3) {
+    NewJob job;
+    job.type = type;
+    job.payload = std::move(payload);
+    job.max_attempts = max_attempts;
+    return client_->enqueue(job).job.id;
+  }
+
+  // Polls (real time) until the job is in `state` or 10 s pass.
+  Job wait_for_state(JobId id, JobState state) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    Job job = client_->get(id);
+    while (job.state != state && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(2ms);
+      job = client_->get(id);
+    }
+    return job;
+  }
+
+  fs::path dir_;
+  std::shared_ptr<SimulatedClock> clock_;
+  std::shared_ptr<Client> client_;
+};
+
+TEST_F(WorkerPoolTest, ConcurrencyRunsEveryJobExactlyOnce) {
+  constexpr int kJobs = 2000;
+  std::vector<NewJob> batch(kJobs);
+  for (int i = 0; i < kJobs; ++i) {
+    batch[i].type = "count";
+    batch[i].payload = {{"i", i}};
+  }
+  client_->enqueue_many(batch);
+  std::mutex mutex;
+  std::multiset<int> seen;
+  WorkerPool pool(client_, options(8));
+  pool.handle("count", [&](JobContext& ctx) {
+    std::lock_guard lock(mutex);
+    seen.insert(ctx.payload()["i"].get<int>());
+    return Outcome::completed();
+  });
+  pool.start();
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (client_->stats().total(JobState::kCompleted) < kJobs && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  pool.stop();
+  EXPECT_EQ(client_->stats().total(JobState::kCompleted), kJobs);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kJobs));
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(seen.count(i), 1u) << i;
+}
+
+TEST_F(WorkerPoolTest, ResultAndProgressAreRecorded) {
+  JobId id = enqueue("work");
+  WorkerPool pool(client_, options());
+  pool.handle("work", [](JobContext& ctx) {
+    ctx.stage("transcode");
+    ctx.progress(0.5);
+    return Outcome::completed({{"frames", 42}});
+  });
+  pool.start();
+  Job job = wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  EXPECT_EQ(job.result, (Json{{"frames", 42}}));
+  EXPECT_EQ(job.attempt, 1);
+  EXPECT_EQ(job.failures, 0);
+  EXPECT_TRUE(job.finished_at.has_value());
+}
+
+TEST_F(WorkerPoolTest, FailedAttemptIsRetriedAfterBackoffThenFails) {
+  JobId id = enqueue("flaky", Json::object(), 2);
+  std::atomic<int> runs{0};
+  WorkerPool pool(client_, options());
+  pool.handle("flaky", [&](JobContext&) -> Outcome {
+    ++runs;
+    throw std::runtime_error("disk on fire");
+  });
+  pool.start();
+  Job job = wait_for_state(id, JobState::kScheduled);
+  EXPECT_EQ(job.failures, 1);
+  EXPECT_EQ(job.attempt, 1);
+  EXPECT_EQ(job.error, "disk on fire");
+  EXPECT_GT(job.run_at, clock_->now());
+  // The backoff (1 s ± 25%) passes on the simulated clock; the pool picks it up again.
+  clock_->advance(2s);
+  pool.notify();
+  job = wait_for_state(id, JobState::kFailed);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.failures, 2);
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(runs.load(), 2);
+}
+
+TEST_F(WorkerPoolTest, PermanentFailureIsNotRetried) {
+  JobId id = enqueue("bad");
+  WorkerPool pool(client_, options());
+  pool.handle("bad", [](JobContext&) { return Outcome::fail("bad input"); });
+  pool.start();
+  Job job = wait_for_state(id, JobState::kFailed);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.failures, 1);
+  EXPECT_EQ(job.error, "bad input");
+}
+
+TEST_F(WorkerPoolTest, SnoozeIsNotAFailure) {
+  JobId id = enqueue("poll");
+  WorkerPool pool(client_, options());
+  std::atomic<int> runs{0};
+  pool.handle("poll", [&](JobContext&) { return ++runs == 1 ? Outcome::snooze(30s) : Outcome::completed(); });
+  pool.start();
+  Job job = wait_for_state(id, JobState::kScheduled);
+  EXPECT_EQ(job.failures, 0);
+  EXPECT_EQ(job.run_at, clock_->now() + 30s);
+  clock_->advance(31s);
+  pool.notify();
+  job = wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(job.failures, 0);
+}
+
+TEST_F(WorkerPoolTest, TimeoutStopsTheHandlerAndCountsAFailure) {
+  NewJob slow;
+  slow.type = "slow";
+  slow.timeout = 10s;
+  slow.max_attempts = 1;
+  JobId id = client_->enqueue(slow).job.id;
+  std::atomic<bool> running{false};
+  auto opts = options();
+  opts.lease = 60s;  // the lease must outlast the jump of the clock, so only the timeout fires
+  WorkerPool pool(client_, opts);
+  pool.handle("slow", [&](JobContext& ctx) {
+    running = true;
+    while (!ctx.stop_requested()) std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(ctx.stop_reason(), StopReason::kTimeout);
+    return Outcome::retry("stopped");
+  });
+  pool.start();
+  while (!running) std::this_thread::sleep_for(1ms);
+  clock_->advance(11s);
+  Job job = wait_for_state(id, JobState::kFailed);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_NE(job.error.find("timed out"), std::string::npos) << job.error;
+}
+
+TEST_F(WorkerPoolTest, GracefulStopReleasesRunningJobWithoutAFailure) {
+  JobId id = enqueue("long");
+  std::atomic<bool> running{false};
+  std::atomic<int> reason{-1};
+  WorkerPool pool(client_, options());
+  pool.handle("long", [&](JobContext& ctx) {
+    running = true;
+    while (!ctx.stop_requested()) std::this_thread::sleep_for(1ms);
+    reason = static_cast<int>(ctx.stop_reason());
+    return Outcome::retry("interrupted");
+  });
+  pool.start();
+  while (!running) std::this_thread::sleep_for(1ms);
+  pool.stop();
+  Job job = client_->get(id);
+  EXPECT_EQ(reason.load(), static_cast<int>(StopReason::kShutdown));
+  EXPECT_EQ(job.state, JobState::kAvailable);
+  EXPECT_EQ(job.failures, 0);
+  EXPECT_EQ(job.attempt, 1);
+  EXPECT_TRUE(job.lease_owner.empty());
+}
+
+TEST_F(WorkerPoolTest, HandlerThatFinishesWithinGraceCompletes) {
+  JobId id = enqueue("short");
+  std::atomic<bool> running{false};
+  std::atomic<bool> release{false};
+  auto opts = options();
+  opts.grace = 10s;
+  WorkerPool pool(client_, opts);
+  pool.handle("short", [&](JobContext&) {
+    running = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+    return Outcome::completed();
+  });
+  pool.start();
+  while (!running) std::this_thread::sleep_for(1ms);
+  std::thread stopper([&] { pool.stop(); });
+  std::this_thread::sleep_for(20ms);
+  release = true;
+  stopper.join();
+  EXPECT_EQ(client_->get(id).state, JobState::kCompleted);
+}
+
+TEST_F(WorkerPoolTest, CancelStopsARunningHandler) {
+  JobId id = enqueue("long");
+  std::atomic<bool> running{false};
+  std::atomic<int> reason{-1};
+  WorkerPool pool(client_, options());
+  pool.handle("long", [&](JobContext& ctx) {
+    running = true;
+    while (!ctx.stop_requested()) std::this_thread::sleep_for(1ms);
+    reason = static_cast<int>(ctx.stop_reason());
+    return Outcome::completed();
+  });
+  pool.start();
+  while (!running) std::this_thread::sleep_for(1ms);
+  client_->cancel(id);
+  while (reason.load() < 0) std::this_thread::sleep_for(1ms);
+  pool.stop();
+  EXPECT_EQ(reason.load(), static_cast<int>(StopReason::kCanceled));
+  EXPECT_EQ(client_->get(id).state, JobState::kCanceled);
+}
+
+TEST_F(WorkerPoolTest, LostLeaseIsFencedAndTheRescuedJobRunsAgain) {
+  JobId id = enqueue("stuck");
+  std::atomic<int> runs{0};
+  std::atomic<bool> first_stopped{false};
+  auto opts = options(2);
+  opts.run_maintenance = false;
+  WorkerPool pool(client_, opts);
+  pool.handle("stuck", [&](JobContext& ctx) {
+    if (++runs == 1) {
+      while (!ctx.stop_requested()) std::this_thread::sleep_for(1ms);
+      first_stopped = true;
+      EXPECT_EQ(ctx.stop_reason(), StopReason::kLeaseLost);
+      return Outcome::completed({{"from", "stale"}});  // must not be recorded
+    }
+    return Outcome::completed({{"from", "second"}});
+  });
+  pool.start();
+  while (runs.load() < 1) std::this_thread::sleep_for(1ms);
+  // The lease runs out on the simulated clock and a rescuer takes the job back.
+  clock_->advance(6s);
+  Maintenance maintenance(client_->store(), clock_, dir_ / "tmp");
+  auto rescued = maintenance.rescue_expired_leases();
+  ASSERT_EQ(rescued.size(), 1u);
+  Job job = wait_for_state(id, JobState::kCompleted);
+  while (!first_stopped) std::this_thread::sleep_for(1ms);
+  pool.stop();
+  EXPECT_EQ(job.result, (Json{{"from", "second"}}));
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(job.failures, 1);
+}
+
+TEST_F(WorkerPoolTest, CheckpointSurvivesIntoTheNextAttempt) {
+  JobId id = enqueue("resumable");
+  std::atomic<int> runs{0};
+  Json seen_on_second;
+  WorkerPool pool(client_, options(1));
+  pool.handle("resumable", [&](JobContext& ctx) {
+    if (++runs == 1) {
+      ctx.save_checkpoint({{"operation", "op-123"}});
+      return Outcome::snooze(1s);
+    }
+    seen_on_second = ctx.checkpoint();
+    return Outcome::completed();
+  });
+  pool.start();
+  wait_for_state(id, JobState::kScheduled);
+  clock_->advance(2s);
+  pool.notify();
+  Job job = wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(seen_on_second, (Json{{"operation", "op-123"}}));
+  EXPECT_EQ(job.checkpoint, (Json{{"operation", "op-123"}}));
+}
+
+TEST_F(WorkerPoolTest, TempDirIsPrivateAndRemovedBeforeTheJobEnds) {
+  JobId id = enqueue("files");
+  fs::path seen;
+  WorkerPool pool(client_, options(1));
+  pool.handle("files", [&](JobContext& ctx) {
+    seen = ctx.temp_dir();
+    EXPECT_TRUE(fs::is_directory(seen));
+    EXPECT_EQ(fs::status(seen).permissions() & fs::perms::all, fs::perms::owner_all);
+    std::ofstream(seen / "partial.mkv") << "data";
+    return Outcome::completed();
+  });
+  pool.start();
+  wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_FALSE(fs::exists(seen));
+}
+
+TEST_F(WorkerPoolTest, PausedQueueIsNotClaimedUntilResumed) {
+  client_->pause("default");
+  JobId id = enqueue("work");
+  WorkerPool pool(client_, options());
+  pool.handle("work", [](JobContext&) { return Outcome::completed(); });
+  pool.start();
+  std::this_thread::sleep_for(50ms);  // gives a wrongly claiming pool the chance to show itself
+  EXPECT_EQ(client_->get(id).state, JobState::kAvailable);
+  client_->resume("default");
+  Job job = wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kCompleted);
+}
+
+TEST_F(WorkerPoolTest, StartUpRescuesJobsOfADeadProcessOfThisHost) {
+  JobId id = enqueue("work");
+  // A child process claims the job and dies without finishing it.
+  pid_t child = ::fork();
+  if (child == 0) {
+    auto store = open_store((dir_ / "q.db").string());
+    ClaimParams params;
+    params.owner = this_process_owner();
+    params.now = clock_->now();
+    params.lease = std::chrono::hours(1);
+    auto jobs = store->claim_jobs(params);
+    ::_exit(jobs.size() == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(client_->get(id).state, JobState::kRunning);
+
+  WorkerPool pool(client_, options());
+  pool.handle("work", [](JobContext&) { return Outcome::completed(); });
+  pool.start();  // the lease has an hour left, but its owner is dead
+  Job job = wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(job.failures, 1);
+}
+
+TEST_F(WorkerPoolTest, OnlyRegisteredTypesAreClaimed) {
+  JobId other = enqueue("transcode");
+  JobId mine = enqueue("rip");
+  WorkerPool pool(client_, options());
+  pool.handle("rip", [](JobContext&) { return Outcome::completed(); });
+  pool.start();
+  wait_for_state(mine, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(client_->get(other).state, JobState::kAvailable);
+}
+
+TEST_F(WorkerPoolTest, RejectsBadOptions) {
+  auto opts = options(0);
+  try {
+    WorkerPool pool(client_, opts);
+    FAIL() << "expected invalid_argument";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+}
+
+}  // namespace
+}  // namespace quern
