@@ -66,7 +66,7 @@ test-asan: build-asan
 # Some kernels randomise mmap with more bits than TSan's memory layout allows, and then
 # every TSan binary dies at start-up; without address randomisation (setarch -R) it runs.
 test-tsan: build-tsan
-	run=""; \
+	@run=""; \
 	if ! build-tsan/tests/quern_unit_tests --gtest_list_tests >/dev/null 2>&1; then \
 	  echo "TSan binaries fail to start here; running them under setarch -R"; \
 	  run="setarch $$(uname -m) -R"; \
@@ -80,8 +80,8 @@ test-tsan: build-tsan
 # Each fuzzer runs for FUZZ_SECONDS on a scratch copy of its seed corpus, so the seeds in
 # the tree stay as they are; a crashing input is kept in build-fuzz/artifacts/.
 test-fuzz: build-fuzz
-	mkdir -p build-fuzz/artifacts
-	for fuzzer in $(FUZZERS); do \
+	@mkdir -p build-fuzz/artifacts
+	@for fuzzer in $(FUZZERS); do \
 	  corpus=$$(mktemp -d); \
 	  cp -r tests/fuzz/corpus/$$fuzzer/. "$$corpus"/; \
 	  echo "== fuzz: $$fuzzer for $(FUZZ_SECONDS)s"; \
@@ -93,7 +93,7 @@ test-fuzz: build-fuzz
 
 # Runs every program the bench/ folder built; they print numbers and do not fail.
 bench: build
-	found=0; \
+	@found=0; \
 	for program in build/bench/*; do \
 	  if [ -f "$$program" ] && [ -x "$$program" ]; then found=1; echo "== $$program"; "$$program"; fi; \
 	done; \

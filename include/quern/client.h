@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "quern/clock.h"
+#include "quern/error.h"
 #include "quern/job.h"
 
 namespace quern {

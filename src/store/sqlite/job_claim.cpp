@@ -56,19 +56,16 @@ void add_candidates(WriteTransaction& txn, const std::string& queue, const std::
 int promote_due_jobs(WriteTransaction& txn, Time now) {
   int promoted = 0;
   for (const auto& queue : all_queues(txn)) {
-    std::vector<JobId> due;
+    std::vector<std::pair<JobId, int>> due;  // id, attempt
     {
       auto q = txn.db().prepare(kSelectDueScheduledJobs);
       q->bind(1, queue.name).bind(2, now);
-      while (q->step()) due.push_back(q->int64(0));
+      while (q->step()) due.emplace_back(q->int64(0), q->integer(1));
     }
-    for (JobId id : due) {
-      int attempt;
+    for (const auto& [id, attempt] : due) {
       {
         auto q = txn.db().prepare(kPromoteScheduledJob);
-        q->bind(1, id).bind(2, now);
-        if (!q->step()) continue;
-        attempt = q->integer(0);
+        q->bind(1, id).bind(2, now).run();
       }
       txn.record_move(id, queue.name, JobState::kScheduled, JobState::kAvailable, attempt, now, "run_at reached");
       ++promoted;
@@ -105,7 +102,12 @@ std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& 
   for (const auto& c : candidates) {
     {
       auto q = txn.db().prepare(kClaimJob);
-      q->bind(1, c.id).bind(2, now).bind(3, params.owner).bind(4, now + params.lease);
+      q->bind(1, c.id).bind(2, now).bind_static(3, params.owner).bind(4, now + params.lease).run();
+      if (txn.db().changes() != 1) continue;
+    }
+    {
+      auto q = txn.db().prepare(kSelectJob);
+      q->bind(1, c.id);
       if (!q->step()) continue;
       jobs.push_back(read_job(*q));
     }

@@ -111,7 +111,7 @@ EnqueueResult enqueue_job(WriteTransaction& txn, const NewJob& job, const Encode
 
   if (deps.ended && job.on_dependency_failure == OnDependencyFailure::kCancel) {
     const auto [dep, dep_state] = *deps.ended;
-    const JobPosition pos{job.queue, state, 0, job.on_dependency_failure};
+    const JobPosition pos{job.queue, state, 0, job.on_dependency_failure, run_at};
     cancel_job_at(txn, id, pos, now, "dependency " + std::to_string(dep) + " " + std::string(state_name(dep_state)));
     out.state = JobState::kCanceled;
     out.finished_at = now;

@@ -51,7 +51,8 @@ std::optional<JobPosition> find_job_position(WriteTransaction& txn, JobId id) {
   if (!q->step()) return std::nullopt;
   return JobPosition{q->text(0), parse_stored_state(q->text_view(1)), q->integer(2),
                      q->text_view(3) == "stay_blocked" ? OnDependencyFailure::kStayBlocked
-                                                       : OnDependencyFailure::kCancel};
+                                                       : OnDependencyFailure::kCancel,
+                     q->time(4)};
 }
 
 bool unblock_if_ready(WriteTransaction& txn, JobId id, Time now, std::string_view detail) {
@@ -67,12 +68,11 @@ bool unblock_if_ready(WriteTransaction& txn, JobId id, Time now, std::string_vie
   }
   const auto pos = find_job_position(txn, id);
   if (!pos || pos->state != JobState::kBlocked) return false;
-  JobState to;
+  // blocked → scheduled or available, by run_at.
+  const JobState to = pos->run_at > now ? JobState::kScheduled : JobState::kAvailable;
   {
     auto q = txn.db().prepare(kUnblockJob);
-    q->bind(1, id).bind(2, now);
-    if (!q->step()) return false;
-    to = parse_stored_state(q->text_view(0));
+    q->bind(1, id).bind_static(2, stored_state(to)).bind(3, now).run();
   }
   txn.record_move(id, pos->queue, JobState::kBlocked, to, pos->attempt, now, detail);
   return true;

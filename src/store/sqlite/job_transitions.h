@@ -21,6 +21,7 @@ struct JobPosition {
   JobState state;
   int attempt;
   OnDependencyFailure on_dependency_failure;
+  Time run_at;
 };
 
 // The job's position, or nullopt if there is no such job.

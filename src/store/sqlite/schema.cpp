@@ -54,13 +54,13 @@ constexpr const char* kMigrations[] = {
   CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE state = 'running';
   -- A unique key never has two live jobs.
   CREATE UNIQUE INDEX jobs_live_unique_key ON jobs (unique_key)
-    WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'failed', 'canceled', 'expired');
+    WHERE unique_key IS NOT NULL AND (state = 'scheduled' OR state = 'available' OR state = 'blocked' OR state = 'running');
   CREATE INDEX jobs_expiring ON jobs (expires_at)
-    WHERE expires_at IS NOT NULL AND state IN ('scheduled', 'available', 'blocked');
+    WHERE expires_at IS NOT NULL AND (state = 'scheduled' OR state = 'available' OR state = 'blocked');
   -- Clearing, retrying and listing finished jobs; finding blocked ones. (No index on
   -- every state: each would cost every enqueue and every transition.)
   CREATE INDEX jobs_finished ON jobs (state, finished_at)
-    WHERE state IN ('completed', 'failed', 'canceled', 'expired');
+    WHERE (state = 'completed' OR state = 'failed' OR state = 'canceled' OR state = 'expired');
   CREATE INDEX jobs_blocked ON jobs (id) WHERE state = 'blocked';
 
   CREATE TABLE job_dependencies (

@@ -159,8 +159,8 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options) :
     throw Error::unavailable("cannot open database " + path_ + ": it cannot be put in WAL mode");
   }
   writer_->exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  // The hot indexes of a deep queue should stay in memory (the default is 2 MiB).
-  //writer_->exec("PRAGMA cache_size = -65536");
+  // The hot index pages of a deep queue should stay in memory (the default is 2 MiB).
+  writer_->exec("PRAGMA cache_size = -16384");
   migrate_schema(*writer_);
   database_id_ = pragma_text(*writer_, kSelectDatabaseId);
   batcher_ = std::make_unique<WriteBatcher>(*writer_);
@@ -236,47 +236,56 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
     statuses.reserve(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       const JobFinish& item = items[i];
-      std::string detail;
-      std::optional<std::pair<std::string, JobState>> moved;  // queue, new state
+      std::string queue;
+      int failures = 0;
+      int max_attempts = 0;
       {
-        const char* sql = nullptr;
-        switch (item.outcome) {
-          case FinishOutcome::kCompleted: sql = kCompleteRunningJob; break;
-          case FinishOutcome::kRetry: sql = kRetryRunningJob; break;
-          case FinishOutcome::kFail: sql = kFailRunningJob; break;
-          case FinishOutcome::kSnooze: sql = kSnoozeRunningJob; break;
-          case FinishOutcome::kRelease: sql = kReleaseRunningJob; break;
-        }
-        auto q = txn.db().prepare(sql);
+        auto q = txn.db().prepare(kSelectRunningJob);
         q->bind(1, item.id).bind(2, item.attempt);
-        switch (item.outcome) {
-          case FinishOutcome::kCompleted:
-            q->bind(3, results[i]).bind(4, now);
-            detail = "completed";
-            break;
-          case FinishOutcome::kRetry:
-            q->bind(3, item.error).bind(4, item.run_at).bind(5, now);
-            detail = item.error.empty() ? "failed" : item.error;
-            break;
-          case FinishOutcome::kFail:
-            q->bind(3, item.error).bind(4, now);
-            detail = item.error.empty() ? "failed" : item.error;
-            break;
-          case FinishOutcome::kSnooze:
-            q->bind(3, item.run_at).bind(4, now);
-            detail = "snoozed";
-            break;
-          case FinishOutcome::kRelease:
-            q->bind(3, now);
-            detail = "released";
-            break;
+        if (!q->step()) {
+          statuses.push_back(FinishStatus::kStale);
+          continue;
         }
-        if (q->step()) moved = {{q->text(0), parse_stored_state(q->text_view(1))}};
+        queue = q->text(0);
+        failures = q->integer(1);
+        max_attempts = q->integer(2);
       }
-      if (!moved) {
-        statuses.push_back(FinishStatus::kStale);
-        continue;
+      // Where the run sends the job: a later run_at waits as scheduled.
+      const JobState waiting = item.run_at > now ? JobState::kScheduled : JobState::kAvailable;
+      JobState to = JobState::kCompleted;
+      std::string detail;
+      switch (item.outcome) {
+        case FinishOutcome::kCompleted: {
+          auto q = txn.db().prepare(kCompleteRunningJob);
+          q->bind(1, item.id).bind(2, results[i]).bind(3, now).run();
+          detail = "completed";
+          break;
+        }
+        case FinishOutcome::kRetry:
+        case FinishOutcome::kFail: {
+          const bool spent = item.outcome == FinishOutcome::kFail || failures + 1 >= max_attempts;
+          to = spent ? JobState::kFailed : waiting;
+          auto q = txn.db().prepare(kCountFailedRun);
+          q->bind(1, item.id).bind_static(2, item.error).bind_static(3, stored_state(to));
+          if (!spent) q->bind(4, item.run_at);
+          if (spent) q->bind(5, now);
+          q->bind(6, now).run();
+          detail = item.error.empty() ? "failed" : item.error;
+          break;
+        }
+        case FinishOutcome::kSnooze:
+        case FinishOutcome::kRelease: {
+          const bool snooze = item.outcome == FinishOutcome::kSnooze;
+          to = snooze ? waiting : JobState::kAvailable;
+          auto q = txn.db().prepare(kEndRunWithoutFailure);
+          q->bind(1, item.id).bind_static(2, stored_state(to));
+          if (snooze) q->bind(3, item.run_at);
+          q->bind(4, now).run();
+          detail = snooze ? "snoozed" : "released";
+          break;
+        }
       }
+      std::optional<std::pair<std::string, JobState>> moved{{std::move(queue), to}};
       txn.record_move(item.id, moved->first, JobState::kRunning, moved->second, item.attempt, now, detail);
       if (is_final(moved->second)) after_job_final(txn, item.id, moved->second, now);
       statuses.push_back(FinishStatus::kOk);
@@ -337,12 +346,21 @@ std::vector<MovedJob> SqliteStore::rescue_jobs(WriteTransaction& txn, const std:
   for (JobId id : ids) {
     std::string queue;
     MovedJob m;
+    bool spent = false;
     {
-      auto q = txn.db().prepare(kRescueRunningJob);
-      q->bind(1, id).bind(2, why).bind(3, now);
+      auto q = txn.db().prepare(kSelectRunningJobById);
+      q->bind(1, id);
       if (!q->step()) continue;
       queue = q->text(0);
-      m = {id, q->integer(2), parse_stored_state(q->text_view(1))};
+      spent = q->integer(2) + 1 >= q->integer(3);
+      m = {id, q->integer(1), spent ? JobState::kFailed : JobState::kAvailable};
+    }
+    {
+      // A lost run counts as a failure; the job runs again now unless its attempts are spent.
+      auto q = txn.db().prepare(kCountFailedRun);
+      q->bind(1, id).bind_static(2, why).bind_static(3, stored_state(m.to));
+      if (spent) q->bind(5, now);
+      q->bind(6, now).run();
     }
     txn.record_move(id, queue, JobState::kRunning, m.to, m.attempt, now, why);
     if (is_final(m.to)) after_job_final(txn, id, m.to, now);
@@ -436,14 +454,13 @@ std::vector<FileWait> SqliteStore::jobs_waiting_on_files() {
 
 void SqliteStore::mark_files_present(JobId id, Time now) {
   write([&](WriteTransaction& txn) {
-    JobState state;
+    const auto pos = find_job_position(txn, id);
+    if (!pos) throw Error::not_found(job_not_found(id));
     {
       auto q = txn.db().prepare(kMarkFilesMet);
-      q->bind(1, id).bind(2, now);
-      if (!q->step()) throw Error::not_found(job_not_found(id));
-      state = parse_stored_state(q->text_view(0));
+      q->bind(1, id).bind(2, now).run();
     }
-    if (state == JobState::kBlocked) unblock_if_ready(txn, id, now, "files present");
+    if (pos->state == JobState::kBlocked) unblock_if_ready(txn, id, now, "files present");
   });
 }
 

@@ -7,7 +7,10 @@
 // Hot queries name their partial index (INDEXED BY): the plan must not depend on
 // table statistics, or a claim could turn into a scan once the table is large. Their
 // WHERE clauses repeat that index's WHERE terms word for word: SQLite only uses a
-// partial index when the query's terms visibly imply the index's.
+// partial index when the query's terms visibly imply the index's. No statement uses
+// RETURNING, which SQLite buffers through a temporary table on every run. Sets of states are
+// written as OR chains, not IN lists: SQLite evaluates an IN list of more than two
+// constants through a temporary table, on every insert that checks the index's WHERE.
 #pragma once
 
 namespace quern::sqlite {
@@ -38,10 +41,7 @@ inline constexpr const char* kSelectIdHighWater = R"sql(
              coalesce((SELECT max(seq) FROM job_history), 0))
 )sql";
 
-inline constexpr const char* kSetIdHighWater = R"sql(
-  UPDATE store_meta SET value = CASE key WHEN 'max_job_id' THEN ?1 ELSE ?2 END
-  WHERE key IN ('max_job_id', 'max_history_seq')
-)sql";
+inline constexpr const char* kSetStoreMeta = "UPDATE store_meta SET value = ?2 WHERE key = ?1";
 
 // --- producers ---------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ inline constexpr const char* kInsertDependency = R"sql(
 inline constexpr const char* kSelectLiveJobByUniqueKey = "SELECT" QUERN_JOB_COLUMNS R"sql(
   FROM jobs INDEXED BY jobs_live_unique_key
   WHERE unique_key = ?1
-    AND unique_key IS NOT NULL AND state NOT IN ('completed', 'failed', 'canceled', 'expired')
+    AND unique_key IS NOT NULL AND (state = 'scheduled' OR state = 'available' OR state = 'blocked' OR state = 'running')
 )sql";
 
 inline constexpr const char* kEnsureQueue = R"sql(
@@ -83,7 +83,7 @@ inline constexpr const char* kSelectJob = "SELECT" QUERN_JOB_COLUMNS "FROM jobs 
 
 // What a transition needs to know about a job before it moves it.
 inline constexpr const char* kSelectJobTransitionInfo = R"sql(
-  SELECT queue, state, attempt, on_dependency_failure FROM jobs WHERE id = ?1
+  SELECT queue, state, attempt, on_dependency_failure, run_at FROM jobs WHERE id = ?1
 )sql";
 
 // --- claiming ----------------------------------------------------------------------
@@ -92,12 +92,11 @@ inline constexpr const char* kSelectQueues = "SELECT name, paused FROM queues OR
 
 // Due scheduled jobs of one queue (index jobs_scheduled).
 inline constexpr const char* kSelectDueScheduledJobs = R"sql(
-  SELECT id FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND queue = ?1 AND run_at <= ?2 ORDER BY run_at
+  SELECT id, attempt FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND queue = ?1 AND run_at <= ?2 ORDER BY run_at
 )sql";
 
 inline constexpr const char* kPromoteScheduledJob = R"sql(
-  UPDATE jobs SET state = 'available', updated_at = ?2 WHERE id = ?1 AND state = 'scheduled'
-  RETURNING attempt
+  UPDATE jobs SET state = 'available', updated_at = ?2 WHERE id = ?1
 )sql";
 
 // The next type (in byte order) after ?2 with available jobs in queue ?1: a skip scan
@@ -120,7 +119,7 @@ inline constexpr const char* kClaimJob = R"sql(
   SET state = 'running', attempt = attempt + 1, started_at = ?2, lease_owner = ?3, lease_expires_at = ?4,
       updated_at = ?2
   WHERE id = ?1 AND state = 'available'
-  RETURNING)sql" QUERN_JOB_COLUMNS;
+)sql";
 
 // --- running jobs (fenced by state = 'running' AND attempt) ------------------------
 
@@ -131,51 +130,33 @@ inline constexpr const char* kHeartbeatJob = R"sql(
   WHERE id = ?1 AND state = 'running' AND attempt = ?2
 )sql";
 
+// The job a run ends, if it is still running at that attempt (the fence).
+inline constexpr const char* kSelectRunningJob = R"sql(
+  SELECT queue, failures, max_attempts FROM jobs WHERE id = ?1 AND state = 'running' AND attempt = ?2
+)sql";
+
 inline constexpr const char* kCompleteRunningJob = R"sql(
   UPDATE jobs
-  SET state = 'completed', result = ?3, progress = 1, finished_at = ?4, updated_at = ?4,
+  SET state = 'completed', result = ?2, progress = 1, finished_at = ?3, updated_at = ?3,
       lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ?1 AND state = 'running' AND attempt = ?2
-  RETURNING queue, state
+  WHERE id = ?1
 )sql";
 
-// A failed run: counted; back to scheduled/available at ?4, or failed once the
-// failures reach max_attempts. (Every right-hand side sees the row before the update.)
-inline constexpr const char* kRetryRunningJob = R"sql(
+// A failed run (?2 the error): counted; ?3 is 'failed' once the failures reach
+// max_attempts (then finished at ?5), else 'scheduled'/'available' at ?4.
+inline constexpr const char* kCountFailedRun = R"sql(
   UPDATE jobs
-  SET failures = failures + 1, error = ?3,
-      state = CASE WHEN failures + 1 >= max_attempts THEN 'failed'
-                   WHEN ?4 > ?5 THEN 'scheduled'
-                   ELSE 'available' END,
-      run_at = CASE WHEN failures + 1 >= max_attempts THEN run_at ELSE ?4 END,
-      finished_at = CASE WHEN failures + 1 >= max_attempts THEN ?5 END,
-      updated_at = ?5, lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ?1 AND state = 'running' AND attempt = ?2
-  RETURNING queue, state
+  SET failures = failures + 1, error = ?2, state = ?3, run_at = coalesce(?4, run_at), finished_at = ?5,
+      updated_at = ?6, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1
 )sql";
 
-inline constexpr const char* kFailRunningJob = R"sql(
+// A run that ends without a failure: snoozed (?2 'scheduled'/'available' at ?3) or
+// released (back in line at its old run_at: ?3 NULL).
+inline constexpr const char* kEndRunWithoutFailure = R"sql(
   UPDATE jobs
-  SET state = 'failed', failures = failures + 1, error = ?3, finished_at = ?4, updated_at = ?4,
-      lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ?1 AND state = 'running' AND attempt = ?2
-  RETURNING queue, state
-)sql";
-
-inline constexpr const char* kSnoozeRunningJob = R"sql(
-  UPDATE jobs
-  SET state = CASE WHEN ?3 > ?4 THEN 'scheduled' ELSE 'available' END, run_at = ?3, updated_at = ?4,
-      lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ?1 AND state = 'running' AND attempt = ?2
-  RETURNING queue, state
-)sql";
-
-// Graceful shutdown: back in line at its old place (run_at kept).
-inline constexpr const char* kReleaseRunningJob = R"sql(
-  UPDATE jobs
-  SET state = 'available', updated_at = ?3, lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ?1 AND state = 'running' AND attempt = ?2
-  RETURNING queue, state
+  SET state = ?2, run_at = coalesce(?3, run_at), updated_at = ?4, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ?1
 )sql";
 
 inline constexpr const char* kSelectRunningJobLogBytes = R"sql(
@@ -206,15 +187,8 @@ inline constexpr const char* kSelectRunningJobsOfOwner = R"sql(
   SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?1 ORDER BY id
 )sql";
 
-// A lost run: counted as a failure; → available now, or failed when attempts are spent.
-inline constexpr const char* kRescueRunningJob = R"sql(
-  UPDATE jobs
-  SET failures = failures + 1, error = ?2,
-      state = CASE WHEN failures + 1 >= max_attempts THEN 'failed' ELSE 'available' END,
-      finished_at = CASE WHEN failures + 1 >= max_attempts THEN ?3 END,
-      updated_at = ?3, lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ?1 AND state = 'running'
-  RETURNING queue, state, attempt
+inline constexpr const char* kSelectRunningJobById = R"sql(
+  SELECT queue, attempt, failures, max_attempts FROM jobs WHERE id = ?1 AND state = 'running'
 )sql";
 
 inline constexpr const char* kSelectLeaseOwners = R"sql(
@@ -227,7 +201,7 @@ inline constexpr const char* kSelectNextScheduledAt = R"sql(
 
 inline constexpr const char* kSelectExpiringJobs = R"sql(
   SELECT id FROM jobs INDEXED BY jobs_expiring
-  WHERE expires_at IS NOT NULL AND state IN ('scheduled', 'available', 'blocked') AND expires_at <= ?1
+  WHERE expires_at IS NOT NULL AND (state = 'scheduled' OR state = 'available' OR state = 'blocked') AND expires_at <= ?1
   ORDER BY expires_at, id
 )sql";
 
@@ -236,12 +210,12 @@ inline constexpr const char* kSelectJobsWaitingOnFiles = R"sql(
 )sql";
 
 inline constexpr const char* kMarkFilesMet = R"sql(
-  UPDATE jobs SET files_met = 1, updated_at = ?2 WHERE id = ?1 RETURNING state
+  UPDATE jobs SET files_met = 1, updated_at = ?2 WHERE id = ?1
 )sql";
 
 inline constexpr const char* kSelectFinishedJobs = R"sql(
   SELECT id, queue FROM jobs INDEXED BY jobs_finished
-  WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = ?1 AND (?2 IS NULL OR finished_at < ?2)
+  WHERE (state = 'completed' OR state = 'failed' OR state = 'canceled' OR state = 'expired') AND state = ?1 AND (?2 IS NULL OR finished_at < ?2)
   ORDER BY id
 )sql";
 
@@ -260,12 +234,7 @@ inline constexpr const char* kCountUnmetDependencies = R"sql(
 
 inline constexpr const char* kSelectFilesMet = "SELECT files_met FROM jobs WHERE id = ?1";
 
-// blocked → scheduled or available, by run_at.
-inline constexpr const char* kUnblockJob = R"sql(
-  UPDATE jobs SET state = CASE WHEN run_at > ?2 THEN 'scheduled' ELSE 'available' END, updated_at = ?2
-  WHERE id = ?1 AND state = 'blocked'
-  RETURNING state
-)sql";
+inline constexpr const char* kUnblockJob = "UPDATE jobs SET state = ?2, updated_at = ?3 WHERE id = ?1";
 
 // --- admin -----------------------------------------------------------------------------
 
@@ -289,7 +258,7 @@ inline constexpr const char* kRetryJob = R"sql(
 
 inline constexpr const char* kSelectFailedJobs = R"sql(
   SELECT id FROM jobs INDEXED BY jobs_finished
-  WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = 'failed' AND (?1 IS NULL OR queue = ?1)
+  WHERE (state = 'completed' OR state = 'failed' OR state = 'canceled' OR state = 'expired') AND state = 'failed' AND (?1 IS NULL OR queue = ?1)
   ORDER BY id
 )sql";
 

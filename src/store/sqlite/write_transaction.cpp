@@ -65,8 +65,10 @@ void WriteTransaction::load_id_high_water() {
 
 void WriteTransaction::finish_batch() {
   if (ids_loaded_) {
-    auto q = db_.prepare(kSetIdHighWater);
-    q->bind(1, last_job_id_).bind(2, last_history_seq_).run();
+    for (const auto& [key, value] : {std::pair{"max_job_id", last_job_id_}, {"max_history_seq", last_history_seq_}}) {
+      auto q = db_.prepare(kSetStoreMeta);
+      q->bind_static(1, key).bind(2, value).run();
+    }
   }
   for (const auto& [key, delta] : batch_counts_) {
     if (delta == 0) continue;

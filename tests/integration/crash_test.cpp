@@ -1,0 +1,556 @@
+// Crash tests with real processes: `quern worker` children are killed with SIGKILL at
+// random, frozen with SIGSTOP past their lease, stopped with SIGTERM while a job
+// ignores it, and restarted after dying — and each test ends by checking the invariants
+// in the SQLite file itself: nothing lost, nothing completed twice, attempts never go
+// down, no temp dir left behind.
+//
+// QUERN_CRASH_SCALE (default 1) scales the random test's job and kill counts, for slow
+// builds (TSan) or for a longer soak; QUERN_CRASH_SEED replays a random run.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "exec/shell_payload.h"
+#include "process_harness.h"
+#include "quern/client.h"
+#include "quern/error.h"
+#include "store/store.h"
+
+namespace quern::crash_test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A worker's start line: printed once its start-up rescue of dead owners is done.
+constexpr char kWorkerStartedLine[] = "quern worker:";
+// How long a worker may take to exit after SIGTERM once its handlers are gone.
+constexpr auto kExitMargin = 3s;
+// The shell handler's SIGTERM → SIGKILL grace for a job's process group (the contract).
+constexpr auto kKillGrace = 2s;
+
+double crash_scale() {
+  const char* text = std::getenv("QUERN_CRASH_SCALE");
+  if (text == nullptr || *text == '\0') return 1.0;
+  const double scale = std::atof(text);
+  return scale > 0 ? std::min(scale, 100.0) : 1.0;
+}
+
+int scaled(int n) { return std::max(1, static_cast<int>(std::lround(n * crash_scale()))); }
+
+uint32_t crash_seed() {
+  const char* text = std::getenv("QUERN_CRASH_SEED");
+  if (text != nullptr && *text != '\0') return static_cast<uint32_t>(std::strtoul(text, nullptr, 10));
+  return std::random_device{}();
+}
+
+// The pid field of a lease owner "<host>/<machine>/<boot>/<pidns>/<pid>/<start>".
+std::string owner_pid_field(const std::string& owner) {
+  std::vector<std::string> fields;
+  std::stringstream in(owner);
+  for (std::string field; std::getline(in, field, '/');) fields.push_back(field);
+  return fields.size() == 6 ? fields[4] : std::string();
+}
+
+bool owned_by(const Job& job, pid_t pid) { return owner_pid_field(job.lease_owner) == std::to_string(pid); }
+
+std::string describe_history(const std::vector<HistoryEntry>& history) {
+  std::string text;
+  for (const auto& e : history) {
+    text += "\n  #" + std::to_string(e.seq) + " " + (e.from ? std::string(state_name(*e.from)) : "-") + " -> " +
+            std::string(state_name(e.to)) + " attempt " + std::to_string(e.attempt) + ": " + e.detail;
+  }
+  return text;
+}
+
+// What a job's history says, checked against the invariants every job keeps whatever
+// crashed: attempts never go down, each claim starts the next attempt (1, 2, 3, …),
+// and at most one transition leads into completed.
+struct HistorySummary {
+  int completions = 0;
+  int completed_attempt = 0;       // the attempt that completed, 0 if none
+  std::set<int> rescued_attempts;  // running → available/scheduled/failed without completing
+  std::set<int> released_attempts; // running → available by a graceful shutdown (not a failure)
+};
+
+HistorySummary check_history(JobId id, const std::vector<HistoryEntry>& history) {
+  SCOPED_TRACE("job " + std::to_string(id) + " history:" + describe_history(history));
+  HistorySummary summary;
+  int last_attempt = 0;
+  int last_claimed = 0;
+  int64_t last_seq = 0;
+  for (const auto& e : history) {
+    EXPECT_GT(e.seq, last_seq) << "history out of order";
+    last_seq = e.seq;
+    EXPECT_GE(e.attempt, last_attempt) << "attempt went down";
+    last_attempt = std::max(last_attempt, e.attempt);
+    if (e.to == JobState::kRunning) {
+      EXPECT_EQ(e.attempt, last_claimed + 1) << "a claim must start the next attempt";
+      last_claimed = e.attempt;
+    }
+    if (e.to == JobState::kCompleted) {
+      ++summary.completions;
+      summary.completed_attempt = e.attempt;
+    }
+    if (e.from == JobState::kRunning && e.to != JobState::kCompleted) {
+      (e.detail == "released" ? summary.released_attempts : summary.rescued_attempts).insert(e.attempt);
+    }
+  }
+  EXPECT_LE(summary.completions, 1) << "completed more than once";
+  return summary;
+}
+
+// Reads "<job id> <attempt>" lines that jobs append to a file, one per run started.
+std::map<std::pair<JobId, int>, int> read_runs(const fs::path& file) {
+  std::map<std::pair<JobId, int>, int> runs;
+  std::ifstream in(file);
+  JobId id = 0;
+  int attempt = 0;
+  while (in >> id >> attempt) ++runs[{id, attempt}];
+  return runs;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool has_line(const fs::path& file, const std::string& line) {
+  std::istringstream in(read_text(file));
+  for (std::string l; std::getline(in, l);) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+void touch(const fs::path& file) { std::ofstream(file).put('\n'); }
+
+// A test directory with a database, real `quern worker` children and a store handle on
+// the same file. Workers get their own TMPDIR inside the directory so the temp dirs of
+// jobs can be checked. Jobs that must outlive their worker poll a "hold" file in the
+// directory: removing the directory (TearDown) ends them.
+class CrashFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("quern-crash-" + std::to_string(getpid()) + "-" + test->test_suite_name() + "-" + test->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "tmp");
+    db_ = dir_ / "quern.db";
+    client_ = Client::open(db_.string());
+    store_ = client_->store();
+  }
+
+  void TearDown() override {
+    for (auto& worker : workers_) worker->kill_and_reap();
+    workers_.clear();
+    client_.reset();
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Starts `quern --db <db> worker args…` in the test directory; by default waits for
+  // its start line (so its start-up rescue has run).
+  TestProcess& start_worker(const std::vector<std::string>& args, bool wait_until_started = true) {
+    std::vector<std::string> argv = {QUERN_BINARY, "--db", db_.string(), "worker"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    cli_test::RunOptions options;
+    options.cwd = dir_;
+    options.set_env["TMPDIR"] = (dir_ / "tmp").string();
+    const fs::path log = dir_ / ("worker-" + std::to_string(workers_.size()) + ".log");
+    workers_.push_back(std::make_unique<TestProcess>(argv, log, options));
+    TestProcess& worker = *workers_.back();
+    if (wait_until_started) {
+      EXPECT_TRUE(worker.wait_for_output_line(kWorkerStartedLine)) << worker.output();
+    }
+    return worker;
+  }
+
+  NewJob shell_job(const std::string& script, int max_attempts = kDefaultMaxAttempts) const {
+    NewJob job;
+    job.type = std::string(kShellType);
+    job.payload = make_shell_payload({{"sh", "-c", script}, dir_.string(), {}});
+    job.max_attempts = max_attempts;
+    return job;
+  }
+
+  JobId enqueue_shell(const std::string& script, int max_attempts = kDefaultMaxAttempts) {
+    return client_->enqueue(shell_job(script, max_attempts)).job.id;
+  }
+
+  Job job(JobId id) { return client_->get(id); }
+
+  bool wait_for_state(JobId id, JobState state, std::chrono::milliseconds deadline = 30s) {
+    return cli_test::eventually([&] { return job(id).state == state; }, deadline);
+  }
+
+  bool wait_for_line(const std::string& file, const std::string& line, std::chrono::milliseconds deadline = 30s) {
+    return cli_test::eventually([&] { return has_line(dir_ / file, line); }, deadline);
+  }
+
+  // Reads a pid a job wrote to `file` (written whole: the job renames it into place).
+  pid_t wait_for_pid_file(const std::string& file) {
+    pid_t pid = 0;
+    EXPECT_TRUE(cli_test::eventually([&] {
+      std::ifstream in(dir_ / file);
+      return static_cast<bool>(in >> pid) && pid > 0;
+    })) << file;
+    return pid;
+  }
+
+  // The job dirs left under $TMPDIR/quern-<uid>/<database id>/.
+  std::vector<std::string> leftover_job_temp_dirs() {
+    const fs::path root = dir_ / "tmp" / ("quern-" + std::to_string(getuid())) / store_->database_id();
+    std::vector<std::string> left;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root, ec)) left.push_back(entry.path().filename().string());
+    return left;
+  }
+
+  // SIGSTOPs a worker at a moment it holds no write transaction. A process frozen in
+  // the middle of one holds SQLite's write lock and so blocks every writer until it
+  // runs again (an inherent limit of one shared file, not of lease rescue); tests of
+  // rescue need the others to be able to write, so a stop that lands inside one is
+  // undone and tried again.
+  void stop_outside_write_transaction(TestProcess& worker) {
+    StoreOptions options;
+    options.busy_timeout = 200ms;
+    auto probe = open_store(db_.string(), options);
+    for (int tries = 0; tries < 50; ++tries) {
+      worker.signal(SIGSTOP);
+      ASSERT_TRUE(worker.wait_until_stopped()) << worker.output();
+      try {
+        probe->put_setting("crash_test.write_probe", tries, client_->clock().now());
+        return;
+      } catch (const Error& e) {
+        ASSERT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
+      }
+      worker.signal(SIGCONT);
+    }
+    FAIL() << "worker " << worker.pid() << " held the write lock at every stop";
+  }
+
+  // SIGTERMs a worker and expects a clean exit (0) within `deadline`.
+  void stop_gracefully(TestProcess& worker, std::chrono::milliseconds deadline = 30s) {
+    worker.signal(SIGTERM);
+    const auto status = worker.wait_for_exit(deadline);
+    ASSERT_TRUE(status.has_value()) << "worker " << worker.pid() << " did not exit: " << worker.output();
+    EXPECT_EQ(*status, 0) << worker.output();
+  }
+
+  fs::path dir_;
+  fs::path db_;
+  std::shared_ptr<Client> client_;
+  std::shared_ptr<Store> store_;
+  std::vector<std::unique_ptr<TestProcess>> workers_;
+};
+
+// --- 1. kill -9 at random, many times -------------------------------------------------
+
+class CrashKillNine : public CrashFixture {};
+
+// One run of a job that was leased to a worker when that worker was SIGKILLed.
+struct KilledRun {
+  JobId id = 0;
+  int attempt = 0;
+  pid_t worker = 0;
+};
+
+// Three workers run a few hundred short shell jobs while one at random is SIGKILLed and
+// replaced, again and again. Each run appends "<job id> <attempt>" to runs.txt as it
+// starts. Just before each kill the worker is frozen (SIGSTOP) so the jobs it holds can
+// be read exactly: those are the only runs the kill can cut short.
+//
+// The bound on re-runs, by design: a run is recorded under its attempt, and an attempt
+// is claimed once, so a line never repeats. A run completes unless its worker dies
+// holding it (with no other failures in these jobs, and heartbeats at a third of the
+// lease keeping live workers' leases); its shell keeps running in its own process group
+// and may still append its line, and the rescue sends the job to a new attempt. So each
+// (job, attempt) held by a killed worker adds at most one line beyond the one run that
+// completes — not two: the rescued job's next run is the one that completes, or else is
+// itself a run held by a later kill, counted there. Hence
+//   lines - jobs <= runs held by killed workers,
+// line by line: every line but each job's completing one is a run a killed worker held.
+TEST_F(CrashKillNine, EveryJobCompletesExactlyOnceAndReRunsAreBoundedByTheKills) {
+  const uint32_t seed = crash_seed();
+  RecordProperty("seed", std::to_string(seed));
+  SCOPED_TRACE("QUERN_CRASH_SEED=" + std::to_string(seed));
+  std::mt19937 random(seed);
+  const int job_count = scaled(400);
+  const int kill_count = scaled(20);
+  constexpr int kWorkers = 3;
+
+  std::vector<NewJob> batch;
+  for (int i = 0; i < job_count; ++i) {
+    batch.push_back(shell_job("echo \"$QUERN_JOB_ID $QUERN_ATTEMPT\" >> runs.txt; sleep 0.05", 1000));
+  }
+  std::set<JobId> enqueued;
+  for (const auto& result : client_->enqueue_many(batch)) enqueued.insert(result.job.id);
+  ASSERT_EQ(enqueued.size(), static_cast<size_t>(job_count));
+
+  const std::vector<std::string> worker_args = {"--concurrency", "4", "--lease", "1s"};
+  std::vector<TestProcess*> live;
+  for (int i = 0; i < kWorkers; ++i) live.push_back(&start_worker(worker_args));
+
+  std::vector<KilledRun> killed_runs;
+  std::uniform_int_distribution<int> pause_ms(50, 300);
+  std::uniform_int_distribution<int> pick(0, kWorkers - 1);
+  int kills_while_working = 0;
+  for (int kill = 0; kill < kill_count; ++kill) {
+    // The random moment is the point here: the sleep chooses when to crash, it does
+    // not wait for anything to happen.
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
+    TestProcess*& victim = live[pick(random)];
+    victim->signal(SIGSTOP);
+    ASSERT_TRUE(victim->wait_until_stopped()) << "worker " << victim->pid() << " exited: " << victim->output();
+    JobFilter running;
+    running.states = {JobState::kRunning};
+    running.limit = job_count;
+    int held = 0;
+    for (const Job& job : store_->list_jobs(running)) {
+      if (owned_by(job, victim->pid())) {
+        killed_runs.push_back({job.id, job.attempt, victim->pid()});
+        ++held;
+      }
+    }
+    kills_while_working += held > 0;
+    EXPECT_EQ(victim->kill_and_reap(), 128 + SIGKILL);
+    // The replacement is not waited for: a kill may land in its start-up too.
+    victim = &start_worker(worker_args, /*wait_until_started=*/false);
+  }
+
+  const bool all_completed = cli_test::eventually(
+      [&] { return store_->stats().total(JobState::kCompleted) == job_count; }, scaled(120) * 1000ms);
+  for (TestProcess* worker : live) stop_gracefully(*worker);
+  ASSERT_TRUE(all_completed) << "completed " << store_->stats().total(JobState::kCompleted) << " of " << job_count;
+
+  // Nothing lost: every enqueued job is there, completed.
+  JobFilter every;
+  every.limit = job_count + 1;
+  const std::vector<Job> jobs = store_->list_jobs(every);
+  ASSERT_EQ(jobs.size(), enqueued.size());
+  std::set<std::pair<JobId, int>> held_by_killed;
+  for (const auto& run : killed_runs) {
+    EXPECT_TRUE(held_by_killed.insert({run.id, run.attempt}).second)
+        << "job " << run.id << " attempt " << run.attempt << " held by two killed workers";
+  }
+
+  const auto runs = read_runs(dir_ / "runs.txt");
+  size_t lines = 0;
+  for (const auto& [run, count] : runs) lines += static_cast<size_t>(count);
+  std::map<JobId, int> completed_attempt;
+  for (const Job& job : jobs) {
+    ASSERT_TRUE(enqueued.count(job.id)) << "unknown job " << job.id;
+    EXPECT_EQ(job.state, JobState::kCompleted) << "job " << job.id;
+    const auto history = store_->job_history(job.id);
+    const HistorySummary summary = check_history(job.id, history);
+    EXPECT_EQ(summary.completions, 1) << "job " << job.id << describe_history(history);
+    EXPECT_EQ(summary.completed_attempt, job.attempt) << "job " << job.id << describe_history(history);
+    completed_attempt[job.id] = summary.completed_attempt;
+    // Each failure is a rescue of a run a killed worker held, and nothing else.
+    std::set<int> held;
+    for (const auto& [id, attempt] : held_by_killed) {
+      if (id == job.id) held.insert(attempt);
+    }
+    EXPECT_EQ(summary.rescued_attempts, held) << "job " << job.id << describe_history(history);
+    EXPECT_EQ(job.failures, static_cast<int>(held.size())) << "job " << job.id;
+    EXPECT_EQ(job.attempt, static_cast<int>(held.size()) + 1) << "job " << job.id << describe_history(history);
+    EXPECT_TRUE(runs.count({job.id, job.attempt})) << "job " << job.id << " completed without its run";
+  }
+  for (const auto& [run, count] : runs) {
+    const auto& [id, attempt] = run;
+    EXPECT_EQ(count, 1) << "job " << id << " attempt " << attempt << " ran " << count << " times";
+    if (attempt != completed_attempt[id]) {
+      EXPECT_TRUE(held_by_killed.count(run)) << "job " << id << " attempt " << attempt
+                                             << " ran, did not complete, and no killed worker held it";
+    }
+  }
+  const auto extra_runs = static_cast<int64_t>(lines) - static_cast<int64_t>(jobs.size());
+  EXPECT_LE(extra_runs, static_cast<int64_t>(held_by_killed.size()));
+  EXPECT_GT(kills_while_working, 0) << "no kill hit a worker holding a job; the test proved nothing";
+  EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
+  std::cout << "[ crash    ] " << kill_count << " kills (" << kills_while_working << " holding jobs), "
+            << held_by_killed.size() << " runs cut short, " << extra_runs << " extra runs, " << job_count
+            << " jobs\n";
+}
+
+// --- 2. SIGSTOP past the lease ---------------------------------------------------------
+
+class CrashStoppedWorker : public CrashFixture {};
+
+// A worker frozen past its lease loses the job to another worker, which completes it;
+// when the frozen one runs again, its first run's child has exited 0, and its late
+// complete must be fenced off: the job stays completed by the second run.
+TEST_F(CrashStoppedWorker, LoseTheJobToARescueAndCannotFinishItLate) {
+  touch(dir_ / "hold-1");
+  TestProcess& first = start_worker({"--concurrency", "1", "--lease", "1s"});
+  const JobId id = enqueue_shell(
+      "echo \"$QUERN_ATTEMPT\" >> started; "
+      "while [ -e \"hold-$QUERN_ATTEMPT\" ]; do sleep 0.05; done; "
+      "echo \"$QUERN_ATTEMPT\" >> finished");
+  ASSERT_TRUE(wait_for_line("started", "1"));
+  const Job running = job(id);
+  ASSERT_EQ(running.state, JobState::kRunning);
+  ASSERT_EQ(running.attempt, 1);
+  ASSERT_TRUE(owned_by(running, first.pid())) << running.lease_owner;
+
+  ASSERT_NO_FATAL_FAILURE(stop_outside_write_transaction(first));
+  TestProcess& second = start_worker({"--concurrency", "1", "--lease", "1s"});
+  ASSERT_TRUE(wait_for_state(id, JobState::kCompleted)) << state_name(job(id).state);
+  const Job completed = job(id);
+  EXPECT_EQ(completed.attempt, 2);
+  EXPECT_EQ(completed.failures, 1) << "losing the lease counts a failure";
+  EXPECT_TRUE(has_line(dir_ / "finished", "2"));
+
+  // The first run's child, in its own process group, was never stopped: let it end
+  // while its worker is still frozen, then wake the worker up to report it.
+  fs::remove(dir_ / "hold-1");
+  ASSERT_TRUE(wait_for_line("finished", "1"));
+  first.signal(SIGCONT);
+  ASSERT_NO_FATAL_FAILURE(stop_gracefully(first));  // drains its finishes, then exits
+
+  const Job after = job(id);
+  EXPECT_EQ(after.state, JobState::kCompleted);
+  EXPECT_EQ(after.attempt, 2);
+  EXPECT_EQ(after.failures, 1);
+  EXPECT_EQ(after.finished_at, completed.finished_at);
+  const auto history = store_->job_history(id);
+  const HistorySummary summary = check_history(id, history);
+  EXPECT_EQ(summary.completions, 1) << describe_history(history);
+  EXPECT_EQ(summary.completed_attempt, 2) << describe_history(history);
+  EXPECT_EQ(summary.rescued_attempts, std::set<int>{1}) << describe_history(history);
+  EXPECT_EQ(history.back().to, JobState::kCompleted) << describe_history(history);
+
+  ASSERT_NO_FATAL_FAILURE(stop_gracefully(second));
+  EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
+}
+
+// --- 3. SIGTERM with a grace period ----------------------------------------------------
+
+class CrashGracefulShutdown : public CrashFixture {};
+
+// On SIGTERM a worker waits the grace period, then stops the job's whole process group
+// (SIGTERM, and SIGKILL 2 s later, since this job ignores SIGTERM), exits 0 and returns
+// the job to available without counting a failure; the next worker runs it again.
+TEST_F(CrashGracefulShutdown, StopsTheJobsProcessGroupAndReleasesItWithoutAFailure) {
+  touch(dir_ / "hold");
+  constexpr auto kGrace = 1s;
+  TestProcess& worker = start_worker({"--concurrency", "1", "--grace", "1s"});
+  const JobId id = enqueue_shell(
+      "if [ \"$QUERN_ATTEMPT\" -ge 2 ]; then exit 0; fi; "
+      "trap '' TERM; "
+      "(while [ -e hold ]; do sleep 0.05; done) & echo $! > child.tmp; mv child.tmp child.pid; "
+      "echo $$ > shell.tmp; mv shell.tmp shell.pid; "
+      "while [ -e hold ]; do sleep 0.05; done");
+  const pid_t shell = wait_for_pid_file("shell.pid");
+  const pid_t background = wait_for_pid_file("child.pid");
+  ASSERT_GT(shell, 0);
+  ASSERT_GT(background, 0);
+  const pid_t group = shell;  // the job's command leads its own process group
+  const auto shell_stat = read_process_stat(shell);
+  const auto background_stat = read_process_stat(background);
+  const auto worker_stat = read_process_stat(worker.pid());
+  ASSERT_TRUE(shell_stat && background_stat && worker_stat);
+  ASSERT_EQ(shell_stat->pgrp, group);
+  ASSERT_EQ(background_stat->pgrp, group);
+  ASSERT_NE(worker_stat->pgrp, group);
+  ASSERT_EQ(job(id).state, JobState::kRunning);
+
+  const auto signaled = SteadyClock::now();
+  worker.signal(SIGTERM);
+  const auto status = worker.wait_for_exit(kGrace + kKillGrace + kExitMargin);
+  const auto took = SteadyClock::now() - signaled;
+  ASSERT_TRUE(status.has_value()) << "no exit within grace + kill grace + margin: " << worker.output();
+  EXPECT_EQ(*status, 0) << worker.output();
+  // The job ignored SIGTERM, so the worker gave it the whole grace, then the whole kill grace.
+  EXPECT_GE(took, kGrace + kKillGrace);
+
+  EXPECT_EQ(live_members_of_group(group), std::vector<pid_t>{});
+  EXPECT_TRUE(process_gone(shell));
+  EXPECT_TRUE(process_gone(background));
+
+  const Job released = job(id);
+  EXPECT_EQ(released.state, JobState::kAvailable);
+  EXPECT_EQ(released.failures, 0) << "a shutdown is not a failure";
+  EXPECT_EQ(released.attempt, 1);
+  EXPECT_EQ(released.lease_owner, "");
+
+  TestProcess& next = start_worker({"--concurrency", "1"});
+  ASSERT_TRUE(wait_for_state(id, JobState::kCompleted)) << state_name(job(id).state);
+  const Job completed = job(id);
+  EXPECT_EQ(completed.attempt, 2);
+  EXPECT_EQ(completed.failures, 0);
+  const auto history = store_->job_history(id);
+  const HistorySummary summary = check_history(id, history);
+  EXPECT_EQ(summary.completions, 1) << describe_history(history);
+  EXPECT_EQ(summary.completed_attempt, 2) << describe_history(history);
+  EXPECT_EQ(summary.released_attempts, std::set<int>{1}) << describe_history(history);
+  EXPECT_EQ(summary.rescued_attempts, std::set<int>{}) << describe_history(history);
+
+  ASSERT_NO_FATAL_FAILURE(stop_gracefully(next));
+  EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
+}
+
+// --- 4. Restart picks up at once -------------------------------------------------------
+
+class CrashRestart : public CrashFixture {};
+
+// A worker with a one-hour lease is SIGKILLed mid-job; the next worker on this host
+// sees the owner is dead and rescues the job during its start-up, without waiting for
+// the lease, then runs it to completion.
+TEST_F(CrashRestart, RescuesDeadOwnerAtStartUpWithoutWaitingForTheLease) {
+  touch(dir_ / "hold");
+  TestProcess& killed = start_worker({"--concurrency", "1", "--lease", "1h"});
+  const JobId id = enqueue_shell(
+      "echo \"$QUERN_ATTEMPT\" >> started; "
+      "if [ \"$QUERN_ATTEMPT\" -ge 2 ]; then exit 0; fi; "
+      "while [ -e hold ]; do sleep 0.05; done");
+  ASSERT_TRUE(wait_for_line("started", "1"));
+  const Job running = job(id);
+  ASSERT_EQ(running.state, JobState::kRunning);
+  ASSERT_TRUE(owned_by(running, killed.pid())) << running.lease_owner;
+  ASSERT_TRUE(running.lease_expires_at.has_value());
+  ASSERT_GT(*running.lease_expires_at, client_->clock().now() + std::chrono::minutes(30));
+  EXPECT_FALSE(leftover_job_temp_dirs().empty()) << "the running job should have its temp dir";
+
+  EXPECT_EQ(killed.kill_and_reap(), 128 + SIGKILL);
+  TestProcess& restarted = start_worker({"--concurrency", "1", "--lease", "1h"});
+  // Its start line comes after its start-up rescue: the job is no longer the dead one's.
+  const HistorySummary at_start = check_history(id, store_->job_history(id));
+  EXPECT_EQ(at_start.rescued_attempts, std::set<int>{1}) << describe_history(store_->job_history(id));
+
+  ASSERT_TRUE(wait_for_state(id, JobState::kCompleted)) << state_name(job(id).state);
+  const Job completed = job(id);
+  EXPECT_EQ(completed.attempt, 2);
+  EXPECT_EQ(completed.failures, 1);
+  const auto history = store_->job_history(id);
+  const HistorySummary summary = check_history(id, history);
+  EXPECT_EQ(summary.completions, 1) << describe_history(history);
+  EXPECT_EQ(summary.completed_attempt, 2) << describe_history(history);
+
+  fs::remove(dir_ / "hold");  // the dead worker's orphaned first run may end now
+  ASSERT_NO_FATAL_FAILURE(stop_gracefully(restarted));
+  EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace quern::crash_test
