@@ -187,6 +187,30 @@ TEST_F(SqliteOpen, BadUrlsAreInvalidArguments) {
   EXPECT_FALSE(fs::exists(dir_ / "q.db"));
 }
 
+TEST_F(SqliteOpen, WriterBusyPastTheTimeoutIsUnavailableAndTheStoreRecovers) {
+  const fs::path path = dir_ / "quern.db";
+  StoreOptions options;
+  options.busy_timeout = std::chrono::milliseconds(50);
+  auto store = open_store(path.string(), options);
+  NewJob n;
+  n.type = "t";
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  try {
+    store->enqueue_jobs({n}, Time{});
+    ADD_FAILURE() << "a write must fail while another connection holds the write lock";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    EXPECT_NE(std::string(e.what()).find("locked"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE(store->enqueue_jobs({n}, Time{}).at(0).inserted);
+  JobFilter all;
+  EXPECT_EQ(store->list_jobs(all).size(), 1u);
+}
+
 // The query plans behind "claiming is O(log n)": each hot query is answered by a
 // partial index, never by a scan of the jobs table.
 TEST_F(SqliteOpen, HotQueriesUsePartialIndexes) {

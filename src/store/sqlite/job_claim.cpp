@@ -88,9 +88,13 @@ std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& 
     }
   }
 
+  std::vector<std::string> wanted_types = params.types;
+  std::sort(wanted_types.begin(), wanted_types.end());
+  wanted_types.erase(std::unique(wanted_types.begin(), wanted_types.end()), wanted_types.end());
+
   std::vector<Candidate> candidates;
   for (const auto& queue : queues) {
-    const auto types = params.types.empty() ? available_types(txn, queue) : params.types;
+    const auto types = wanted_types.empty() ? available_types(txn, queue) : wanted_types;
     for (const auto& type : types) add_candidates(txn, queue, type, now, params.max, candidates);
   }
   std::sort(candidates.begin(), candidates.end());

@@ -267,8 +267,11 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
           to = spent ? JobState::kFailed : waiting;
           auto q = txn.db().prepare(kCountFailedRun);
           q->bind(1, item.id).bind_static(2, item.error).bind_static(3, stored_state(to));
-          if (!spent) q->bind(4, item.run_at);
-          if (spent) q->bind(5, now);
+          if (spent) {
+            q->bind(5, now);  // finished; run_at stays
+          } else {
+            q->bind(4, item.run_at);
+          }
           q->bind(6, now).run();
           detail = item.error.empty() ? "failed" : item.error;
           break;
@@ -285,9 +288,8 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
           break;
         }
       }
-      std::optional<std::pair<std::string, JobState>> moved{{std::move(queue), to}};
-      txn.record_move(item.id, moved->first, JobState::kRunning, moved->second, item.attempt, now, detail);
-      if (is_final(moved->second)) after_job_final(txn, item.id, moved->second, now);
+      txn.record_move(item.id, queue, JobState::kRunning, to, item.attempt, now, detail);
+      if (is_final(to)) after_job_final(txn, item.id, to, now);
       statuses.push_back(FinishStatus::kOk);
     }
     return statuses;

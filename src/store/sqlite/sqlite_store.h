@@ -9,6 +9,8 @@
 // - A retried job runs now (run_at = now); an expires_at already past is dropped.
 // - Deleting a job removes its history, log and dependency rows; jobs that were
 //   blocked on it are left as they are (cancel them if they should not run).
+// - SQLite's foreign keys are off: the store keeps its tables consistent itself, and
+//   the checks would cost every write.
 #pragma once
 
 #include <atomic>
