@@ -160,7 +160,11 @@ class CrashFixture : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (auto& worker : workers_) worker->kill_and_reap();
+    for (auto& worker : workers_) {
+      worker->kill_and_reap();
+      // Killed workers never report through an exit status: read what they printed.
+      EXPECT_EQ(worker->output().find("Sanitizer"), std::string::npos) << worker->output();
+    }
     workers_.clear();
     client_.reset();
     store_.reset();

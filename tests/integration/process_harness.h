@@ -62,8 +62,8 @@ class TestProcess {
   std::optional<int> exit_status() const { return exit_status_; }
 
   // Sends `signal` by pid; a no-op once reaped (the pid may belong to someone else by then).
-  void signal(int signal) {
-    if (!reaped()) ::kill(pid_, signal);
+  void signal(int signal_number) {
+    if (!reaped()) ::kill(pid_, signal_number);
   }
 
   // Waits until the process is stopped (SIGSTOP took effect in every thread); false
