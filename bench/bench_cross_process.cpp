@@ -4,6 +4,7 @@
 // `quern add` enqueued it); both come from the same host clock. Prints numbers only.
 //
 //   bench_cross_process [--depths 1000,100000,1000000] [--samples 200] [--quern PATH]
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -27,12 +28,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Starts a process with its stdout on /dev/null (the ids `quern add` prints).
 pid_t spawn(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
     std::perror("posix_spawn");
     std::exit(1);
   }

@@ -494,14 +494,16 @@ void WorkerPool::Impl::completer_loop() {
     // this process dies first, the rescuer returns them (at-least-once).
     for (int tries = 0;; ++tries) {
       try {
-        store_->finish_jobs(batch, clock_->now());
+        // A stale finish (the job was rescued or canceled meanwhile) changed nothing.
+        for (FinishStatus status : store_->finish_jobs(batch, clock_->now())) {
+          if (status == FinishStatus::kOk) ++jobs_finished_;
+        }
         break;
       } catch (const Error&) {
         if (tries >= 50) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
-    jobs_finished_ += static_cast<int64_t>(batch.size());
     lock.lock();
   }
 }
