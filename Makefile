@@ -17,7 +17,9 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 FUZZERS := fuzz_duration fuzz_priority fuzz_payload fuzz_rfc3339
 TEST_BINARIES := quern_unit_tests quern_conformance_tests quern_integration_tests
-# The TSan build runs only the tests about concurrency and crashes.
+# The TSan build runs only the tests about concurrency and crashes (none are unit
+# tests, so the unit binary is not built there).
+TSAN_BINARIES := quern_conformance_tests quern_integration_tests
 TSAN_FILTER := *Concurrency*:*Crash*
 
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1
@@ -48,7 +50,7 @@ build-asan: deps
 
 build-tsan: deps
 	$(CONFIGURE) -B build-tsan -DQUERN_SANITIZE=thread
-	cmake --build build-tsan -j $(JOBS) --target $(TEST_BINARIES)
+	cmake --build build-tsan -j $(JOBS) --target $(TSAN_BINARIES)
 
 build-fuzz: deps
 	CC=clang CXX=clang++ $(CONFIGURE) -B build-fuzz -DQUERN_FUZZ=ON -DQUERN_TESTS=OFF -DQUERN_BENCH=OFF
@@ -67,11 +69,11 @@ test-asan: build-asan
 # every TSan binary dies at start-up; without address randomisation (setarch -R) it runs.
 test-tsan: build-tsan
 	@run=""; \
-	if ! build-tsan/tests/quern_unit_tests --gtest_list_tests >/dev/null 2>&1; then \
+	if ! build-tsan/tests/quern_conformance_tests --gtest_list_tests >/dev/null 2>&1; then \
 	  echo "TSan binaries fail to start here; running them under setarch -R"; \
 	  run="setarch $$(uname -m) -R"; \
 	fi; \
-	for binary in $(TEST_BINARIES); do \
+	for binary in $(TSAN_BINARIES); do \
 	  echo "== TSan: $$binary --gtest_filter='$(TSAN_FILTER)'"; \
 	  $$run build-tsan/tests/$$binary --gtest_filter='$(TSAN_FILTER)' \
 	    || { echo "make test: FAILED in the TSan tests ($$binary)"; exit 1; }; \
