@@ -311,7 +311,7 @@ TEST_F(CrashKillNine, EveryJobCompletesExactlyOnceAndReRunsAreBoundedByTheKills)
   for (const auto& result : client_->enqueue_many(batch)) enqueued.insert(result.job.id);
   ASSERT_EQ(enqueued.size(), static_cast<size_t>(job_count));
 
-  const std::vector<std::string> worker_args = {"--concurrency", "4", "--lease", "1s"};
+  const std::vector<std::string> worker_args = {"--concurrency", "4", "--lease", "10s"};
   std::vector<TestProcess*> live;
   for (int i = 0; i < kWorkers; ++i) live.push_back(&start_worker(worker_args));
 
