@@ -60,6 +60,9 @@ class Client {
   void resume(const std::string& queue);
   std::vector<QueueInfo> queues();
   Stats stats();
+  // Completions and failures per minute over the last `window`, oldest first, one
+  // bucket per minute (empty minutes included); the last is the current minute.
+  std::vector<ThroughputBucket> throughput(Duration window);
 
   std::optional<Json> setting(const std::string& key);
   void set_setting(const std::string& key, const Json& value);

@@ -112,14 +112,23 @@ struct HistoryEntry {
   std::string detail;  // why, e.g. "lease expired", "exit status 1"
 };
 
-// A filter for listing jobs; ids ascending, starting after `after_id`.
+// A filter for listing jobs, a page at a time: ids ascending after `after_id`, or with
+// `newest_first` ids descending below `after_id` (0: from the newest).
 struct JobFilter {
   std::vector<JobState> states;  // empty: every state
   std::optional<std::string> queue;
   std::optional<std::string> type;
   std::optional<std::string> tag;
   JobId after_id = 0;
+  bool newest_first = false;
   int limit = 100;
+};
+
+// Jobs that finished in one minute (the dashboard's throughput chart).
+struct ThroughputBucket {
+  Time minute;  // the minute's start
+  int64_t completed = 0;
+  int64_t failed = 0;
 };
 
 // What enqueue returns: the job, and whether it was inserted (false: a live job held

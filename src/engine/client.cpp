@@ -1,5 +1,6 @@
 #include "quern/client.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "core/job_validation.h"
@@ -86,6 +87,27 @@ void Client::resume(const std::string& queue) {
 std::vector<QueueInfo> Client::queues() { return store_->list_queues(); }
 
 Stats Client::stats() { return store_->stats(); }
+
+std::vector<ThroughputBucket> Client::throughput(Duration window) {
+  constexpr auto kMinute = std::chrono::minutes(1);
+  constexpr auto kLongestWindow = std::chrono::days(7);  // as long as the store keeps them
+  window = std::clamp<Duration>(window, kMinute, kLongestWindow);
+  const Time now = clock_->now();
+  const Time current = std::chrono::floor<std::chrono::minutes>(now);
+  const Time first = current - std::chrono::ceil<std::chrono::minutes>(window) + kMinute;
+  const std::vector<ThroughputBucket> stored = store_->throughput(first);
+  std::vector<ThroughputBucket> buckets;
+  auto next = stored.begin();
+  for (Time minute = first; minute <= current; minute += kMinute) {
+    while (next != stored.end() && next->minute < minute) ++next;
+    if (next != stored.end() && next->minute == minute) {
+      buckets.push_back(*next);
+    } else {
+      buckets.push_back({minute, 0, 0});
+    }
+  }
+  return buckets;
+}
 
 std::optional<Json> Client::setting(const std::string& key) { return store_->get_setting(key); }
 

@@ -34,7 +34,8 @@
 namespace fs = std::filesystem;
 
 namespace quern {
-namespace {
+// Named, not anonymous: WorkerPool::Impl (external linkage) holds these types.
+namespace worker_pool_detail {
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -69,7 +70,8 @@ struct ActiveJob {
   }
 };
 
-}  // namespace
+}  // namespace worker_pool_detail
+using namespace worker_pool_detail;
 
 class WorkerPool::Impl {
  public:

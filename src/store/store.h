@@ -160,6 +160,10 @@ class Store {
   // History entries with seq > after_seq, oldest first, at most `limit` (the event feed).
   virtual std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) = 0;
 
+  // Completions and failures per minute from the minute holding `since` on, oldest
+  // first; minutes with neither are left out. Kept as jobs finish (never recounted).
+  virtual std::vector<ThroughputBucket> throughput(Time since) = 0;
+
   // A number that changes whenever any process commits a change (cheap to call often).
   virtual uint64_t change_counter() = 0;
 

@@ -227,6 +227,73 @@ TEST_P(StoreAdmin, ListJobsFiltersAndPagesByIdAscending) {
   EXPECT_EQ(got, (std::vector<JobId>{ids[0], ids[3], ids[6], ids[9]}));
 }
 
+TEST_P(StoreAdmin, ListJobsNewestFirstPagesByIdDescending) {
+  std::vector<JobId> ids;
+  for (int i = 0; i < 7; ++i) ids.push_back(enqueue(new_job()).id);
+  JobFilter page;
+  page.newest_first = true;
+  page.limit = 3;
+  std::vector<JobId> got;
+  for (int pages = 0; pages < 5; ++pages) {
+    auto jobs = store_->list_jobs(page);
+    if (jobs.empty()) break;
+    for (const auto& j : jobs) got.push_back(j.id);
+    page.after_id = jobs.back().id;
+  }
+  EXPECT_EQ(got, std::vector<JobId>(ids.rbegin(), ids.rend()));
+}
+
+TEST_P(StoreAdmin, ListJobsOfSeveralStatesMergesThemInIdOrderBothWays) {
+  NewJob once = new_job();
+  once.max_attempts = 1;
+  std::vector<JobId> ids;
+  for (int i = 0; i < 9; ++i) ids.push_back(enqueue(once).id);
+  // ids[0..2] complete, ids[3..5] fail, ids[6..8] stay available.
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(finish(claim_one(), i < 3 ? FinishOutcome::kCompleted : FinishOutcome::kFail, "exit status 1"),
+              FinishStatus::kOk);
+  }
+  JobFilter finished;
+  finished.states = {JobState::kFailed, JobState::kCanceled, JobState::kCompleted};
+  finished.limit = 4;
+  std::vector<JobId> got;
+  for (const auto& j : store_->list_jobs(finished)) got.push_back(j.id);
+  EXPECT_EQ(got, (std::vector<JobId>{ids[0], ids[1], ids[2], ids[3]}));
+  finished.after_id = got.back();
+  got.clear();
+  for (const auto& j : store_->list_jobs(finished)) got.push_back(j.id);
+  EXPECT_EQ(got, (std::vector<JobId>{ids[4], ids[5]}));
+
+  finished.newest_first = true;
+  finished.after_id = 0;
+  got.clear();
+  for (const auto& j : store_->list_jobs(finished)) got.push_back(j.id);
+  EXPECT_EQ(got, (std::vector<JobId>{ids[5], ids[4], ids[3], ids[2]}));
+}
+
+TEST_P(StoreAdmin, ThroughputCountsCompletionsAndFailuresPerMinute) {
+  const Time start = now();
+  NewJob once = new_job();
+  once.max_attempts = 1;
+  const JobId first = enqueue(once).id;
+  for (int i = 0; i < 2; ++i) enqueue(once);
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kCompleted), FinishStatus::kOk);
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "exit status 1"), FinishStatus::kOk);
+  advance(2min);
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kCompleted), FinishStatus::kOk);
+  store_->delete_job(first);  // deleting a finished job keeps its finish counted
+
+  const auto buckets = store_->throughput(start);
+  ASSERT_EQ(buckets.size(), 2u);
+  EXPECT_EQ(buckets[0].minute, std::chrono::floor<std::chrono::minutes>(start));
+  EXPECT_EQ(buckets[0].completed, 1);
+  EXPECT_EQ(buckets[0].failed, 1);
+  EXPECT_EQ(buckets[1].minute - buckets[0].minute, 2min);
+  EXPECT_EQ(buckets[1].completed, 1);
+  EXPECT_EQ(buckets[1].failed, 0);
+  EXPECT_TRUE(store_->throughput(now() + 1min).empty());
+}
+
 TEST_P(StoreAdmin, HistorySinceIsTheEventFeedInOrder) {
   const JobId a = enqueue(new_job()).id;
   const auto all = store_->history_since(0, 100);

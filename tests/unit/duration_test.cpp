@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-ErrorCode code_of_parse(std::string_view text) {
+ErrorCode duration_parse_code(std::string_view text) {
   try {
     parse_duration(text);
   } catch (const Error& e) {
@@ -23,7 +23,7 @@ ErrorCode code_of_parse(std::string_view text) {
   return ErrorCode::kInternal;
 }
 
-std::string message_of_parse(std::string_view text) {
+std::string duration_parse_error(std::string_view text) {
   try {
     parse_duration(text);
   } catch (const Error& e) {
@@ -56,17 +56,17 @@ TEST(ParseDuration, AcceptsZeroAndLeadingZeros) {
 TEST(ParseDuration, RejectsMalformedText) {
   for (const char* text : {"", "5", "-1s", "5x", "1.5h", "s", "ms5", "1h30", "1H", "5 s", " 5s", "5s ", "+5s",
                            "1h-30m", "5sec", "5mss", "\xff", "1d\n"}) {
-    EXPECT_EQ(code_of_parse(text), ErrorCode::kInvalidArgument) << text;
+    EXPECT_EQ(duration_parse_code(text), ErrorCode::kInvalidArgument) << text;
   }
 }
 
 TEST(ParseDuration, MessageNamesTheTextAndTheExpectedForm) {
-  EXPECT_EQ(message_of_parse("5x"), "invalid duration \"5x\": expected e.g. 500ms, 30s, 5m, 2h, 1d");
-  EXPECT_EQ(message_of_parse(""), "invalid duration \"\": expected e.g. 500ms, 30s, 5m, 2h, 1d");
+  EXPECT_EQ(duration_parse_error("5x"), "invalid duration \"5x\": expected e.g. 500ms, 30s, 5m, 2h, 1d");
+  EXPECT_EQ(duration_parse_error(""), "invalid duration \"\": expected e.g. 500ms, 30s, 5m, 2h, 1d");
 }
 
 TEST(ParseDuration, MessageEscapesControlAndInvalidBytes) {
-  EXPECT_EQ(message_of_parse("5\n\xff"), "invalid duration \"5\\n\\xff\": expected e.g. 500ms, 30s, 5m, 2h, 1d");
+  EXPECT_EQ(duration_parse_error("5\n\xff"), "invalid duration \"5\\n\\xff\": expected e.g. 500ms, 30s, 5m, 2h, 1d");
 }
 
 TEST(ParseDuration, AcceptsUpToAHundredYears) { EXPECT_EQ(parse_duration("36525d"), 36525 * 24h); }
@@ -74,13 +74,13 @@ TEST(ParseDuration, AcceptsUpToAHundredYears) { EXPECT_EQ(parse_duration("36525d
 TEST(ParseDuration, RejectsPastAHundredYears) {
   for (const char* text : {"36526d", "36525d1us", "99999999999999999999999999s", "36525d36525d",
                            "9223372036854775807us9223372036854775807us"}) {
-    EXPECT_EQ(code_of_parse(text), ErrorCode::kInvalidArgument) << text;
-    EXPECT_NE(message_of_parse(text).find("longer than 100 years"), std::string::npos) << text;
+    EXPECT_EQ(duration_parse_code(text), ErrorCode::kInvalidArgument) << text;
+    EXPECT_NE(duration_parse_error(text).find("longer than 100 years"), std::string::npos) << text;
   }
 }
 
 TEST(ParseDuration, ReportsMalformedTextBeforeOverflow) {
-  EXPECT_NE(message_of_parse("99999999999999999999999sx").find("expected e.g."), std::string::npos);
+  EXPECT_NE(duration_parse_error("99999999999999999999999sx").find("expected e.g."), std::string::npos);
 }
 
 TEST(ParseDurationOrSeconds, TakesABareNumberAsSeconds) {

@@ -10,7 +10,7 @@
 namespace quern {
 namespace {
 
-std::string message_of_parse(std::string_view text) {
+std::string priority_parse_error(std::string_view text) {
   try {
     parse_priority(text);
   } catch (const Error& e) {
@@ -50,20 +50,20 @@ TEST(ParsePriority, AcceptsTheRangeEnds) {
 
 TEST(ParsePriority, RejectsOutOfRange) {
   for (const char* text : {"1000001", "-1000001", "2147483648", "99999999999999999999999999"}) {
-    EXPECT_NE(message_of_parse(text).find("out of range [-1000000, 1000000]"), std::string::npos) << text;
+    EXPECT_NE(priority_parse_error(text).find("out of range [-1000000, 1000000]"), std::string::npos) << text;
   }
 }
 
 TEST(ParsePriority, RejectsWhatIsNotAPriority) {
   for (const char* text : {"", "1.5", "10abc", "abc", " 5", "5 ", "+", "-", "+-1", "--1", "lowest", "hi", "1e3",
                            "0x10", "\xff"}) {
-    EXPECT_NE(message_of_parse(text).find("expected low, normal, high, critical or an integer"), std::string::npos)
+    EXPECT_NE(priority_parse_error(text).find("expected low, normal, high, critical or an integer"), std::string::npos)
         << text;
   }
 }
 
 TEST(ParsePriority, MessageQuotesTheText) {
-  EXPECT_EQ(message_of_parse("urgent"),
+  EXPECT_EQ(priority_parse_error("urgent"),
             "invalid priority \"urgent\": expected low, normal, high, critical or an integer");
 }
 

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 // 2026-11-25T10:24:00Z
 const Time kExample = from_micros(1'795'602'240'000'000);
 
-ErrorCode code_of_parse(std::string_view text) {
+ErrorCode time_parse_code(std::string_view text) {
   try {
     parse_rfc3339(text);
   } catch (const Error& e) {
@@ -55,9 +55,9 @@ TEST(ParseRfc3339, ReadsFractionsUpToNanosecondsTruncatedToMicroseconds) {
 TEST(ParseRfc3339, KnowsLeapYears) {
   EXPECT_NO_THROW(parse_rfc3339("2024-02-29T00:00:00Z"));
   EXPECT_NO_THROW(parse_rfc3339("2000-02-29T00:00:00Z"));
-  EXPECT_EQ(code_of_parse("2023-02-29T00:00:00Z"), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of_parse("1900-02-29T00:00:00Z"), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of_parse("2100-02-29T00:00:00Z"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(time_parse_code("2023-02-29T00:00:00Z"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(time_parse_code("1900-02-29T00:00:00Z"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(time_parse_code("2100-02-29T00:00:00Z"), ErrorCode::kInvalidArgument);
 }
 
 TEST(ParseRfc3339, RejectsImpossibleDatesAndTimes) {
@@ -65,7 +65,7 @@ TEST(ParseRfc3339, RejectsImpossibleDatesAndTimes) {
                            "2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z", "2026-01-01T24:00:00Z",
                            "2026-01-01T23:60:00Z", "2026-12-31T23:59:60Z", "2026-01-01T00:00:00+24:00",
                            "2026-01-01T00:00:00+01:60"}) {
-    EXPECT_EQ(code_of_parse(text), ErrorCode::kInvalidArgument) << text;
+    EXPECT_EQ(time_parse_code(text), ErrorCode::kInvalidArgument) << text;
   }
 }
 
@@ -76,13 +76,13 @@ TEST(ParseRfc3339, RejectsOtherForms) {
                            "2026-11-25T10:24:00ZZ", "2026-11-25T10:24:00Z ", " 2026-11-25T10:24:00Z",
                            "+2026-11-25T10:24:00Z", "2026/11/25T10:24:00Z", "2026-11-25T10:24:00UTC",
                            "2026-11-25T10:24:0aZ", "1795602240", "2026-11-25T10:24:00,5Z"}) {
-    EXPECT_EQ(code_of_parse(text), ErrorCode::kInvalidArgument) << text;
+    EXPECT_EQ(time_parse_code(text), ErrorCode::kInvalidArgument) << text;
   }
 }
 
 TEST(ParseRfc3339, RejectsTimesOutsideFourDigitYearsInUtc) {
-  EXPECT_EQ(code_of_parse("0000-01-01T00:00:00+00:01"), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of_parse("9999-12-31T23:59:59-00:01"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(time_parse_code("0000-01-01T00:00:00+00:01"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(time_parse_code("9999-12-31T23:59:59-00:01"), ErrorCode::kInvalidArgument);
   EXPECT_NO_THROW(parse_rfc3339("0000-01-01T00:00:00Z"));
   EXPECT_NO_THROW(parse_rfc3339("9999-12-31T23:59:59.999999Z"));
 }

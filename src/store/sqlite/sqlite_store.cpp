@@ -499,28 +499,48 @@ std::optional<Job> SqliteStore::get_job(JobId id) {
   return read_job(*q);
 }
 
+// Built per call from the filter's parts. A page of one state walks jobs_by_state in id
+// order and stops at the page's end; several states are one such walk each, merged
+// (never a sort of every job in those states). Without states it walks the table.
 std::vector<Job> SqliteStore::list_jobs(const JobFilter& filter) {
   if (filter.limit <= 0) return {};
-  std::string sql = "SELECT" QUERN_JOB_COLUMNS "FROM jobs WHERE id > ?";
-  if (!filter.states.empty()) {
-    sql += " AND state IN (";
-    for (size_t i = 0; i < filter.states.size(); ++i) sql += i == 0 ? "?" : ", ?";
-    sql += ")";
+  const bool bounded = !filter.newest_first || filter.after_id > 0;
+  const char* order = filter.newest_first ? " ORDER BY id DESC LIMIT ?" : " ORDER BY id LIMIT ?";
+  auto walk = [&](bool one_state) {
+    std::string sql = "SELECT" QUERN_JOB_COLUMNS "FROM jobs";
+    sql += one_state ? " INDEXED BY jobs_by_state WHERE state = ?" : " WHERE 1";
+    if (bounded) sql += filter.newest_first ? " AND id < ?" : " AND id > ?";
+    if (filter.queue) sql += " AND queue = ?";
+    if (filter.type) sql += " AND type = ?";
+    if (filter.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE json_each.value = ?)";
+    return sql + order;
+  };
+  std::string sql;
+  if (filter.states.empty()) {
+    sql = walk(false);
+  } else if (filter.states.size() == 1) {
+    sql = walk(true);
+  } else {
+    for (size_t i = 0; i < filter.states.size(); ++i) {
+      sql += (i == 0 ? "SELECT * FROM (" : " UNION ALL SELECT * FROM (") + walk(true) + ")";
+    }
+    sql += order;
   }
-  if (filter.queue) sql += " AND queue = ?";
-  if (filter.type) sql += " AND type = ?";
-  if (filter.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE json_each.value = ?)";
-  sql += " ORDER BY id LIMIT ?";
 
   auto db = readers_->acquire();
   auto q = db->prepare_text(sql);
   int index = 0;
-  q->bind(++index, filter.after_id);
-  for (JobState s : filter.states) q->bind(++index, stored_state(s));
-  if (filter.queue) q->bind(++index, *filter.queue);
-  if (filter.type) q->bind(++index, *filter.type);
-  if (filter.tag) q->bind(++index, *filter.tag);
-  q->bind(++index, filter.limit);
+  auto bind_walk = [&](std::optional<JobState> state) {
+    if (state) q->bind(++index, stored_state(*state));
+    if (bounded) q->bind(++index, filter.after_id);
+    if (filter.queue) q->bind(++index, *filter.queue);
+    if (filter.type) q->bind(++index, *filter.type);
+    if (filter.tag) q->bind(++index, *filter.tag);
+    q->bind(++index, filter.limit);
+  };
+  if (filter.states.empty()) bind_walk(std::nullopt);
+  for (JobState s : filter.states) bind_walk(s);
+  if (filter.states.size() > 1) q->bind(++index, filter.limit);
   std::vector<Job> jobs;
   while (q->step()) jobs.push_back(read_job(*q));
   return jobs;
@@ -674,6 +694,22 @@ std::vector<HistoryEntry> SqliteStore::history_since(int64_t after_seq, int limi
   std::vector<HistoryEntry> entries;
   while (q->step()) entries.push_back(read_history_entry(*q));
   return entries;
+}
+
+std::vector<ThroughputBucket> SqliteStore::throughput(Time since) {
+  constexpr int64_t kMicrosPerMinute = 60'000'000;
+  const int64_t from = to_micros(since) - to_micros(since) % kMicrosPerMinute;
+  auto db = readers_->acquire();
+  auto q = db->prepare(kSelectFinishesSince);
+  q->bind(1, from);
+  std::vector<ThroughputBucket> buckets;
+  while (q->step()) {
+    const Time minute = q->time(0);
+    if (buckets.empty() || buckets.back().minute != minute) buckets.push_back({minute, 0, 0});
+    const JobState state = parse_stored_state(q->text(1));
+    (state == JobState::kCompleted ? buckets.back().completed : buckets.back().failed) += q->int64(2);
+  }
+  return buckets;
 }
 
 uint64_t SqliteStore::change_counter() {

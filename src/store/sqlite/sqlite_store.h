@@ -49,6 +49,7 @@ class SqliteStore final : public Store {
 
   std::optional<Job> get_job(JobId id) override;
   std::vector<Job> list_jobs(const JobFilter& filter) override;
+  std::vector<ThroughputBucket> throughput(Time since) override;
   std::vector<HistoryEntry> job_history(JobId id) override;
   std::vector<LogChunk> read_log(JobId id, int64_t after_seq) override;
   Job retry_job(JobId id, Time now) override;

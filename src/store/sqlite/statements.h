@@ -290,6 +290,18 @@ inline constexpr const char* kSelectHistorySince = R"sql(
   WHERE seq > ?1 ORDER BY seq LIMIT ?2
 )sql";
 
+// Finishes are kept per minute for a week (the chart shows the last hour).
+inline constexpr const char* kAddToFinishesPerMinute = R"sql(
+  INSERT INTO finishes_per_minute (minute, state, n) VALUES (?1, ?2, ?3)
+  ON CONFLICT (minute, state) DO UPDATE SET n = n + excluded.n
+)sql";
+
+inline constexpr const char* kDeleteFinishesBefore = "DELETE FROM finishes_per_minute WHERE minute < ?1";
+
+inline constexpr const char* kSelectFinishesSince = R"sql(
+  SELECT minute, state, n FROM finishes_per_minute WHERE minute >= ?1 ORDER BY minute
+)sql";
+
 inline constexpr const char* kSelectLogChunks = R"sql(
   SELECT seq, attempt, at, text FROM job_logs WHERE job_id = ?1 AND seq > ?2 ORDER BY seq
 )sql";

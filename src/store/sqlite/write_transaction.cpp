@@ -1,9 +1,17 @@
 #include "store/sqlite/write_transaction.h"
 
+#include <chrono>
+
 #include "store/sqlite/job_row.h"
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
+namespace {
+
+constexpr int64_t kMicrosPerMinute = 60'000'000;
+constexpr auto kFinishesKeptFor = std::chrono::days(7);
+
+}  // namespace
 
 void WriteTransaction::record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to,
                                    int attempt, Time at, std::string_view detail) {
@@ -17,6 +25,10 @@ void WriteTransaction::record_move(JobId id, const std::string& queue, std::opti
   }
   if (from) count(queue, *from, -1);
   count(queue, to, +1);
+  if (to == JobState::kCompleted || to == JobState::kFailed) {
+    const int64_t micros = to_micros(at);
+    write_finishes_.push_back({micros - micros % kMicrosPerMinute, to});
+  }
 }
 
 void WriteTransaction::count(const std::string& queue, JobState state, int64_t delta) {
@@ -38,15 +50,18 @@ void WriteTransaction::note_queue_row(const std::string& queue) { write_queues_.
 void WriteTransaction::begin_write() {
   write_counts_.clear();
   write_queues_.clear();
+  write_finishes_.clear();
 }
 
 void WriteTransaction::end_write(bool succeeded) {
   if (succeeded) {
     for (auto& d : write_counts_) batch_counts_[{std::move(d.queue), d.state}] += d.delta;
     for (auto& name : write_queues_) batch_queues_.insert(std::move(name));
+    for (const auto& f : write_finishes_) ++batch_finishes_[{f.minute, f.state}];
   }
   write_counts_.clear();
   write_queues_.clear();
+  write_finishes_.clear();
 }
 
 JobId WriteTransaction::allocate_job_id() {
@@ -75,6 +90,18 @@ void WriteTransaction::finish_batch() {
     auto q = db_.prepare(kAddToQueueCount);
     q->bind(1, key.first).bind(2, stored_state(key.second)).bind(3, delta).run();
   }
+  write_finishes_per_minute();
+}
+
+void WriteTransaction::write_finishes_per_minute() {
+  if (batch_finishes_.empty()) return;
+  for (const auto& [key, n] : batch_finishes_) {
+    auto q = db_.prepare(kAddToFinishesPerMinute);
+    q->bind(1, key.first).bind_static(2, stored_state(key.second)).bind(3, n).run();
+  }
+  const int64_t newest = batch_finishes_.rbegin()->first.first;
+  auto prune = db_.prepare(kDeleteFinishesBefore);
+  prune->bind(1, newest - std::chrono::duration_cast<std::chrono::microseconds>(kFinishesKeptFor).count()).run();
 }
 
 void WriteTransaction::committed() {

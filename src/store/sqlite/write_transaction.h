@@ -2,9 +2,10 @@
 // connection, and the bookkeeping every job move needs (a history entry, the
 // queue_counts delta, the queue's row).
 //
-// queue_counts deltas and new queue names are kept in memory per write and applied
-// once per batch, so a batch of N moves costs one upsert per (queue, state), not N. A
-// write that fails has its savepoint rolled back and its deltas dropped with it.
+// queue_counts deltas, finishes per minute and new queue names are kept in memory per
+// write and applied once per batch, so a batch of N moves costs one upsert per (queue,
+// state), not N. A write that fails has its savepoint rolled back and its deltas
+// dropped with it.
 #pragma once
 
 #include <map>
@@ -47,8 +48,8 @@ class WriteTransaction {
   // --- used by WriteBatcher ---
   void begin_write();
   void end_write(bool succeeded);
-  // Writes what the batch accumulated: count deltas and id high-water marks (before
-  // COMMIT).
+  // Writes what the batch accumulated: count deltas, finishes per minute and id
+  // high-water marks (before COMMIT).
   void finish_batch();
   // The batch committed: its new queue rows are now known.
   void committed();
@@ -60,7 +61,13 @@ class WriteTransaction {
     int64_t delta;
   };
 
+  struct Finish {
+    int64_t minute;  // microseconds since the epoch
+    JobState state;
+  };
+
   void load_id_high_water();
+  void write_finishes_per_minute();
 
   Connection& db_;
   // Last job id / history seq handed out in this batch (0: not read yet).
@@ -71,9 +78,11 @@ class WriteTransaction {
   // Of the write running now.
   std::vector<CountDelta> write_counts_;
   std::vector<std::string> write_queues_;
+  std::vector<Finish> write_finishes_;
   // Of the writes of this batch that succeeded.
   std::map<std::pair<std::string, JobState>, int64_t> batch_counts_;
   std::unordered_set<std::string> batch_queues_;
+  std::map<std::pair<int64_t, JobState>, int64_t> batch_finishes_;
 };
 
 }  // namespace quern::sqlite
