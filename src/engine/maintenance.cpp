@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/host_identity.h"
+#include "exec/orphaned_runs.h"
 
 namespace fs = std::filesystem;
 
@@ -32,13 +33,13 @@ std::vector<MovedJob> Maintenance::rescue_dead_owners() {
   }
   if (dead.empty()) return {};
   auto moved = store_->rescue_jobs_of_owners(dead, clock_->now());
-  remove_temp_dirs_of(moved);
+  end_rescued_runs(moved);
   return moved;
 }
 
 std::vector<MovedJob> Maintenance::rescue_expired_leases() {
   auto moved = store_->rescue_expired_leases(clock_->now());
-  remove_temp_dirs_of(moved);
+  end_rescued_runs(moved);
   return moved;
 }
 
@@ -79,6 +80,7 @@ int Maintenance::sweep_temp_dirs() {
     const bool live = job && job->state == JobState::kRunning && job->attempt == attempt &&
                       owner_status(job->lease_owner) != OwnerStatus::kDead;
     if (!live) {
+      kill_processes_of_run(entry.path());
       fs::remove_all(entry.path(), ec);
       ++removed;
     }
@@ -93,10 +95,12 @@ void Maintenance::run_pass() {
   check_file_dependencies();
 }
 
-void Maintenance::remove_temp_dirs_of(const std::vector<MovedJob>& jobs) {
+void Maintenance::end_rescued_runs(const std::vector<MovedJob>& jobs) {
   for (const auto& job : jobs) {
+    const fs::path dir = job_temp_dir(temp_root_, job.id, job.attempt);
+    kill_processes_of_run(dir);
     std::error_code ec;
-    fs::remove_all(job_temp_dir(temp_root_, job.id, job.attempt), ec);
+    fs::remove_all(dir, ec);
   }
 }
 

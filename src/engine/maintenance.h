@@ -1,6 +1,7 @@
 // Maintenance passes that keep the store moving when no worker asks: lease rescue,
 // start-up rescue of this host's dead processes, promotion of due jobs, expiry, file
-// dependencies, and removal of the temp dirs of rescued jobs. Each pass is one call,
+// dependencies, and the end of rescued runs: what is left of their processes on this
+// host is killed (exec/orphaned_runs.h) and their temp dirs removed. Each pass is one call,
 // so tests run a pass after advancing a simulated clock instead of waiting.
 #pragma once
 
@@ -23,14 +24,15 @@ class Maintenance {
   void promote_and_expire();
   // Blocked jobs whose files now all exist → unblocked.
   int check_file_dependencies();
-  // Removes temp dirs under the temp root whose job is not running at that attempt.
+  // Ends runs under the temp root whose job is not running at that attempt: kills
+  // their leftover processes, removes their temp dirs.
   int sweep_temp_dirs();
 
   // All of the above but the start-up sweep, in order.
   void run_pass();
 
  private:
-  void remove_temp_dirs_of(const std::vector<MovedJob>& jobs);
+  void end_rescued_runs(const std::vector<MovedJob>& jobs);
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;

@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "exec/shell_payload.h"
+#include "cli_runner.h"
 #include "process_harness.h"
 #include "quern/client.h"
 #include "quern/error.h"
@@ -401,17 +402,21 @@ TEST_F(CrashKillNine, EveryJobCompletesExactlyOnceAndReRunsAreBoundedByTheKills)
 
 class CrashStoppedWorker : public CrashFixture {};
 
-// A worker frozen past its lease loses the job to another worker, which completes it;
-// when the frozen one runs again, its first run's child has exited 0, and its late
-// complete must be fenced off: the job stays completed by the second run.
+// A worker frozen past its lease loses the job to another worker, which completes it.
+// The rescuer, on the same host, kills the first run's process group (it would
+// otherwise run on beside the second run); when the frozen worker runs again and
+// reports its run, the report is fenced off: the job stays completed by the second run.
 TEST_F(CrashStoppedWorker, LoseTheJobToARescueAndCannotFinishItLate) {
   touch(dir_ / "hold-1");
   TestProcess& first = start_worker({"--concurrency", "1", "--lease", "1s"});
   const JobId id = enqueue_shell(
+      "echo $$ > run-$QUERN_ATTEMPT.tmp; mv run-$QUERN_ATTEMPT.tmp run-$QUERN_ATTEMPT.pid; "
       "echo \"$QUERN_ATTEMPT\" >> started; "
       "while [ -e \"hold-$QUERN_ATTEMPT\" ]; do sleep 0.05; done; "
       "echo \"$QUERN_ATTEMPT\" >> finished");
   ASSERT_TRUE(wait_for_line("started", "1"));
+  const pid_t first_run = wait_for_pid_file("run-1.pid");
+  ASSERT_GT(first_run, 0);
   const Job running = job(id);
   ASSERT_EQ(running.state, JobState::kRunning);
   ASSERT_EQ(running.attempt, 1);
@@ -425,10 +430,9 @@ TEST_F(CrashStoppedWorker, LoseTheJobToARescueAndCannotFinishItLate) {
   EXPECT_EQ(completed.failures, 1) << "losing the lease counts a failure";
   EXPECT_TRUE(has_line(dir_ / "finished", "2"));
 
-  // The first run's child, in its own process group, was never stopped: let it end
-  // while its worker is still frozen, then wake the worker up to report it.
-  fs::remove(dir_ / "hold-1");
-  ASSERT_TRUE(wait_for_line("finished", "1"));
+  // The first run's process group was killed by the rescue, while its worker was frozen.
+  EXPECT_TRUE(cli_test::eventually([&] { return live_members_of_group(first_run).empty(); }, 5s));
+  EXPECT_FALSE(has_line(dir_ / "finished", "1"));
   first.signal(SIGCONT);
   ASSERT_NO_FATAL_FAILURE(stop_gracefully(first));  // drains its finishes, then exits
 
@@ -520,15 +524,22 @@ class CrashRestart : public CrashFixture {};
 
 // A worker with a one-hour lease is SIGKILLed mid-job; the next worker on this host
 // sees the owner is dead and rescues the job during its start-up, without waiting for
-// the lease, then runs it to completion.
+// the lease, kills the orphaned first run (its command and what it started), then runs
+// the job to completion.
 TEST_F(CrashRestart, RescuesDeadOwnerAtStartUpWithoutWaitingForTheLease) {
   touch(dir_ / "hold");
   TestProcess& killed = start_worker({"--concurrency", "1", "--lease", "1h"});
   const JobId id = enqueue_shell(
       "echo \"$QUERN_ATTEMPT\" >> started; "
       "if [ \"$QUERN_ATTEMPT\" -ge 2 ]; then exit 0; fi; "
+      "(while [ -e hold ]; do sleep 0.05; done) & echo $! > child.tmp; mv child.tmp child.pid; "
+      "echo $$ > shell.tmp; mv shell.tmp shell.pid; "
       "while [ -e hold ]; do sleep 0.05; done");
   ASSERT_TRUE(wait_for_line("started", "1"));
+  const pid_t shell = wait_for_pid_file("shell.pid");
+  const pid_t background = wait_for_pid_file("child.pid");
+  ASSERT_GT(shell, 0);
+  ASSERT_GT(background, 0);
   const Job running = job(id);
   ASSERT_EQ(running.state, JobState::kRunning);
   ASSERT_TRUE(owned_by(running, killed.pid())) << running.lease_owner;
@@ -537,10 +548,16 @@ TEST_F(CrashRestart, RescuesDeadOwnerAtStartUpWithoutWaitingForTheLease) {
   EXPECT_FALSE(leftover_job_temp_dirs().empty()) << "the running job should have its temp dir";
 
   EXPECT_EQ(killed.kill_and_reap(), 128 + SIGKILL);
+  EXPECT_FALSE(process_gone(shell)) << "a kill -9 of the worker leaves its job's process group running";
   TestProcess& restarted = start_worker({"--concurrency", "1", "--lease", "1h"});
-  // Its start line comes after its start-up rescue: the job is no longer the dead one's.
+  // Its start line comes after its start-up rescue: the job is no longer the dead one's,
+  // and the orphaned run is gone.
   const HistorySummary at_start = check_history(id, store_->job_history(id));
   EXPECT_EQ(at_start.rescued_attempts, std::set<int>{1}) << describe_history(store_->job_history(id));
+  // (SIGKILL is delivered asynchronously: give it a moment.)
+  EXPECT_TRUE(cli_test::eventually([&] { return live_members_of_group(shell).empty(); }, 5s));
+  EXPECT_TRUE(process_gone(shell));
+  EXPECT_TRUE(process_gone(background));
 
   ASSERT_TRUE(wait_for_state(id, JobState::kCompleted)) << state_name(job(id).state);
   const Job completed = job(id);
@@ -551,7 +568,6 @@ TEST_F(CrashRestart, RescuesDeadOwnerAtStartUpWithoutWaitingForTheLease) {
   EXPECT_EQ(summary.completions, 1) << describe_history(history);
   EXPECT_EQ(summary.completed_attempt, 2) << describe_history(history);
 
-  fs::remove(dir_ / "hold");  // the dead worker's orphaned first run may end now
   ASSERT_NO_FATAL_FAILURE(stop_gracefully(restarted));
   EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
 }
