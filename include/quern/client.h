@@ -50,7 +50,9 @@ class Client {
   int64_t retry_failed(std::optional<std::string> queue = std::nullopt);
   // Any non-final → canceled. A running job's worker stops its handler.
   Job cancel(JobId id);
-  // Deletes a job that is not running.
+  // Deletes a job that is not running. A job that is still waiting (scheduled,
+  // available, blocked) is canceled first, so its dependents are canceled as for any
+  // dependency that will never complete (or stay blocked, if they chose to).
   void remove(JobId id);
   // Deletes final jobs in `states`; returns how many.
   int64_t clear(const std::vector<JobState>& states);

@@ -100,6 +100,21 @@ TEST(CliRm, RemovesJobs) {
   EXPECT_EQ(cli.run({"rm", "1"}).status, 3);
 }
 
+// A removed job will never complete: its dependents are canceled, as when it is
+// canceled, unless they chose to stay blocked.
+TEST(CliRm, RemovingAWaitingDependencyCancelsItsDependents) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--after", "1", "--", "true"});
+  cli.add({"--after", "2", "--", "true"});
+  ASSERT_EQ(cli.state(2), "blocked");
+  const CliResult rm = cli.run({"rm", "1"});
+  EXPECT_EQ(rm.status, 0) << rm.err;
+  EXPECT_EQ(cli.state(2), "canceled");
+  EXPECT_EQ(cli.state(3), "canceled");
+  EXPECT_EQ(cli.job_count(), 2u);
+}
+
 TEST(CliBatch, EveryIdIsTriedAndTheFirstErrorDecidesTheStatus) {
   QuernCli cli;
   cli.add({"--", "true"});
