@@ -1,6 +1,9 @@
 // `quern add`: enqueues a shell job (`quern add [opts] -- CMD [ARGS…]`) or a typed job
 // (`quern add --type NAME --payload JSON [opts]`) and prints its id.
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <system_error>
@@ -68,6 +71,28 @@ ShellCommand build_shell_command(const AddArguments& args, const CLI::App& comma
   return shell;
 }
 
+// The text of --payload: JSON as given, `@PATH` a file's contents, `-` standard input
+// (JSON never starts with either). A payload too big for one argument (Linux caps one
+// at 128 KiB) comes from a file. Reading stops a little past the payload limit: the
+// limit's own check then says what is wrong.
+std::string payload_text(const std::string& given) {
+  if (given != "-" && !given.starts_with('@')) return given;
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (given != "-") {
+    file.open(given.substr(1), std::ios::binary);
+    if (!file) {
+      throw Error::invalid_argument("cannot read payload file " + given.substr(1) + ": " + std::strerror(errno));
+    }
+    in = &file;
+  }
+  std::string text(kDefaultMaxPayloadBytes * 2, '\0');
+  in->read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in->bad()) throw Error::invalid_argument("cannot read payload from " + (given == "-" ? std::string("stdin") : given.substr(1)));
+  text.resize(static_cast<size_t>(in->gcount()));
+  return text;
+}
+
 // The job's type and payload: a shell command after `--`, or --type/--payload.
 void set_type_and_payload(const AddArguments& args, const CLI::App& command, NewJob& job) {
   const bool has_command = !args.command.empty();
@@ -90,7 +115,7 @@ void set_type_and_payload(const AddArguments& args, const CLI::App& command, New
     throw Error::invalid_argument("--cwd and --env apply only to a command given after --");
   }
   job.type = args.type;
-  job.payload = command.count("--payload") > 0 ? parse_payload(args.payload) : Json::object();
+  job.payload = command.count("--payload") > 0 ? parse_payload(payload_text(args.payload)) : Json::object();
   if (job.type == kShellType) parse_shell_payload(job.payload);  // a shell job's payload must be a command
 }
 
@@ -140,7 +165,7 @@ void add_add_command(CLI::App& app, CliContext& context) {
   auto one_each = [](CLI::Option* option) { option->allow_extra_args(false); };
   command->add_option("command", args->command, "The command and its arguments (after --)");
   command->add_option("--type", args->type, "Job type (names its handler); 'shell' for commands");
-  command->add_option("--payload", args->payload, "Job payload as JSON (default {})");
+  command->add_option("--payload", args->payload, "Job payload as JSON, @FILE to read it from a file, - from stdin (default {})");
   command->add_option("--queue", args->queue, "Queue (default 'default')");
   command->add_option("--priority", args->priority, "Integer or low|normal|high|critical (default normal=10)");
   command->add_option("--delay", args->delay, "Run no sooner than this from now (500ms, 30s, 5m, 2h, 1d)");

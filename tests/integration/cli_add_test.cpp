@@ -1,6 +1,7 @@
 // `quern add`: shell and typed jobs, every option, and every bad input rejected with
 // exit status 2 or 3 without writing anything.
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "cli_runner.h"
@@ -79,6 +80,41 @@ TEST(CliAdd, TypedJobWithPayload) {
 
   const int64_t bare = cli.add({"--type", "scan"});
   EXPECT_EQ(cli.job(bare)["payload"], Json::object());
+}
+
+// A payload bigger than one argument may be (128 KiB on Linux) comes from a file
+// (`@PATH`) or stdin (`-`); a missing file or one over the limit is invalid input.
+TEST(CliAdd, PayloadFromAFileOrStdin) {
+  QuernCli cli;
+  const std::string big_text(300 * 1024, 'x');
+  const Json big = {{"text", big_text}};
+  {
+    std::ofstream out(cli.dir() / "payload.json");
+    out << big.dump();
+  }
+  const int64_t from_file = cli.add({"--type", "summarize", "--payload", "@payload.json"});
+  EXPECT_EQ(cli.job(from_file)["payload"], big);
+
+  RunOptions in_dir;
+  in_dir.cwd = cli.dir();
+  const CliResult from_stdin = run_program(
+      {"/bin/sh", "-c", std::string("\"$0\" --db \"$1\" add --type summarize --payload - < payload.json"),
+       QUERN_BINARY, cli.db().string()},
+      in_dir);
+  ASSERT_EQ(from_stdin.status, 0) << from_stdin.err;
+  EXPECT_EQ(cli.job(std::stoll(from_stdin.out))["payload"], big);
+
+  const size_t before = cli.job_count();
+  const CliResult missing = cli.run({"add", "--type", "t", "--payload", "@nowhere.json"});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find("nowhere.json"), std::string::npos) << missing.err;
+  EXPECT_EQ(missing.err_lines(), 1u);
+  {
+    std::ofstream out(cli.dir() / "huge.json");
+    out << Json{{"text", std::string(3 * 1024 * 1024, 'y')}}.dump();
+  }
+  EXPECT_EQ(cli.run({"add", "--type", "t", "--payload", "@huge.json"}).status, 2);
+  EXPECT_EQ(cli.job_count(), before);
 }
 
 TEST(CliAdd, EveryOptionReachesTheJob) {
