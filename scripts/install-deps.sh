@@ -7,10 +7,12 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang
   libsqlite3-dev sqlite3 libpq-dev
+  postgresql  # the throwaway server of the PostgreSQL tests (scripts/postgres-test-server.sh)
   nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   procps python3
+  chromium  # the dashboard's browser tests (tests/browser/)
 )
 
 is_installed() {
@@ -22,6 +24,11 @@ missing=()
 for package in "${packages[@]}"; do
   is_installed "$package" || missing+=("$package")
 done
+# Node.js and npm run the browser tests. Any install of them will do (a newer Node.js
+# from elsewhere bundles its own npm and conflicts with Debian's npm package), so they
+# are installed from Debian only when the commands are missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages are installed"

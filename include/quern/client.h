@@ -25,6 +25,34 @@ struct ClientOptions {
   size_t max_payload_bytes = kDefaultMaxPayloadBytes;
 };
 
+// What a remote worker (one that runs jobs in another process, over the HTTP API)
+// asks for when it leases jobs.
+struct RemoteLeaseRequest {
+  std::string worker;               // names the worker in the lease owner; non-empty
+  std::vector<std::string> queues;  // empty: every queue that is not paused
+  std::vector<std::string> types;   // empty: every type
+  int max = 1;
+  Duration lease{std::chrono::seconds(30)};
+};
+
+// A remote worker's heartbeat: renews the lease, may report progress and stage, and
+// may save a checkpoint.
+struct RemoteHeartbeat {
+  int attempt = 0;
+  Duration lease{std::chrono::seconds(30)};
+  std::optional<double> progress;  // in [0, 1]
+  std::optional<std::string> stage;
+  std::optional<Json> checkpoint;
+};
+
+// How a remote worker's run of a job failed.
+struct RemoteFailure {
+  int attempt = 0;
+  std::string error;
+  bool retry = true;               // false: failed at once, no retry
+  std::optional<Duration> snooze;  // set: run again after it, not counted as a failure
+};
+
 class Client {
  public:
   // Opens (creating and migrating if new) the database a URL names: a SQLite path,
@@ -72,6 +100,23 @@ class Client {
 
   // Blocks until the job is final or `timeout` passes; returns the job as last seen.
   Job wait_final(JobId id, std::optional<Duration> timeout);
+
+  // --- remote workers (the HTTP API's leases); the attempt is the fencing token ---
+  // Leases up to `max` claimable jobs now, without waiting; each comes back running
+  // with the attempt it was leased at. The lease owner, "remote:<worker>@<this
+  // process's owner>", is never taken for a process of this host, so only lease expiry
+  // rescues these jobs.
+  std::vector<Job> lease_remote(const RemoteLeaseRequest& request);
+  // Renews the lease of a job running at `beat.attempt`. kAborted if it is not running
+  // at that attempt any more (rescued, canceled, finished), kNotFound if unknown.
+  Job heartbeat_remote(JobId id, const RemoteHeartbeat& beat);
+  // Completes a job running at `attempt`; fenced like heartbeat_remote.
+  Job complete_remote(JobId id, int attempt, const Json& result);
+  // Records a failed run: retried with backoff while attempts remain, failed at once
+  // with retry=false, or snoozed (not a failure). Fenced like heartbeat_remote.
+  Job fail_remote(JobId id, const RemoteFailure& failure);
+
+  size_t max_payload_bytes() const { return max_payload_bytes_; }
 
   Clock& clock() const { return *clock_; }
   std::shared_ptr<Clock> clock_ptr() const { return clock_; }

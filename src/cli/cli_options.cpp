@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "quern/error.h"
+#include "store/schema_status.h"
 
 namespace quern::cli {
 namespace {
@@ -54,6 +55,8 @@ std::shared_ptr<Client> open_client(const GlobalOptions& options) {
       throw Error::unavailable("cannot create " + directory.string() + ": " + error.message());
     }
   }
+  // --no-migrate: check first (a store migrates as it opens; a current schema needs nothing).
+  if (options.no_migrate) require_current_schema_of(resolved_db_url(options));
   return Client::open(resolved_db_url(options));
 }
 

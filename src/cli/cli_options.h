@@ -12,6 +12,7 @@ namespace quern::cli {
 struct GlobalOptions {
   std::string db;     // empty: default_db_url()
   bool json = false;  // machine-readable output on read commands
+  bool no_migrate = false;  // refuse a database whose schema is behind instead of migrating it
 };
 
 // $QUERN_DB, else $XDG_DATA_HOME/quern/quern.db, else ~/.local/share/quern/quern.db.

@@ -1,12 +1,10 @@
 // `quern worker`: runs shell jobs until SIGINT or SIGTERM, then stops gracefully.
-#include <signal.h>
-
-#include <atomic>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/job_id_arguments.h"
+#include "cli/stop_signals.h"
 #include "core/duration.h"
 #include "exec/shell_handler.h"
 #include "quern/error.h"
@@ -21,31 +19,6 @@ struct WorkerArguments {
   std::string lease = "30s";
   std::string grace = "10s";
 };
-
-// The pool a signal stops. A lock-free atomic pointer is safe to read in a handler.
-std::atomic<WorkerPool*> signalled_pool{nullptr};
-static_assert(std::atomic<WorkerPool*>::is_always_lock_free);
-
-extern "C" void request_pool_stop(int) {
-  if (WorkerPool* pool = signalled_pool.load()) pool->request_stop();
-}
-
-// Points the signal handlers at a pool for as long as the pool lives.
-class SignalledPoolScope {
- public:
-  explicit SignalledPoolScope(WorkerPool& pool) { signalled_pool.store(&pool); }
-  ~SignalledPoolScope() { signalled_pool.store(nullptr); }
-  SignalledPoolScope(const SignalledPoolScope&) = delete;
-  SignalledPoolScope& operator=(const SignalledPoolScope&) = delete;
-};
-
-void install_stop_signal_handlers() {
-  struct sigaction action {};
-  action.sa_handler = request_pool_stop;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
 
 std::string join_queue_names(const std::vector<std::string>& queues) {
   if (queues.empty()) return "all";
@@ -73,15 +46,15 @@ int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
   WorkerPool pool(client, options);
   pool.handle(std::string(kShellType), make_shell_handler());
 
-  SignalledPoolScope signal_scope(pool);
-  install_stop_signal_handlers();
+  StopSignals stop_signals;
   pool.start();
   // Each status line is one write: whoever reads it (a supervisor, a test) sees it whole.
   std::cerr << "quern worker: " + std::to_string(options.concurrency) +
                    (options.concurrency == 1 ? " slot" : " slots") + " on " + resolved_db_url(global) +
                    ", queues: " + join_queue_names(options.queues) + "\n"
             << std::flush;
-  pool.wait();
+  stop_signals.wait();
+  pool.stop();
   const int64_t finished = pool.jobs_finished();
   std::cerr << "quern worker: stopped after " + std::to_string(finished) + (finished == 1 ? " job\n" : " jobs\n")
             << std::flush;

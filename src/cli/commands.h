@@ -19,6 +19,7 @@ struct CliContext {
 
 void add_add_command(CLI::App& app, CliContext& context);
 void add_worker_command(CLI::App& app, CliContext& context);
+void add_serve_command(CLI::App& app, CliContext& context);
 void add_ls_command(CLI::App& app, CliContext& context);
 void add_show_command(CLI::App& app, CliContext& context);
 void add_logs_command(CLI::App& app, CliContext& context);
@@ -28,5 +29,6 @@ void add_retry_cancel_rm_commands(CLI::App& app, CliContext& context);
 void add_clear_command(CLI::App& app, CliContext& context);
 void add_wait_command(CLI::App& app, CliContext& context);
 void add_config_command(CLI::App& app, CliContext& context);
+void add_migrate_command(CLI::App& app, CliContext& context);
 
 }  // namespace quern::cli

@@ -54,12 +54,16 @@ int main(int argc, char** argv) {
                  "Database: a SQLite path, sqlite:PATH or postgres://… "
                  "(default $QUERN_DB, else $XDG_DATA_HOME/quern/quern.db, else ~/.local/share/quern/quern.db)");
   app.add_flag("--json", context.global.json, "Print JSON instead of text (read commands and add)");
+  app.add_flag("--no-migrate", context.global.no_migrate,
+               "Never change the database's schema: one that is behind is an error (exit 5). "
+               "Without it, worker, serve and every other command migrate the database as they open it");
   app.footer("Durations: 500ms, 30s, 5m, 2h, 1d (or sums: 1h30m). Times: RFC 3339.\n"
              "Exit status: 0 ok, 1 a waited-on job did not complete, 2 usage or invalid input, 3 not found,\n"
              "4 illegal transition or conflict, 5 store error.\n");
 
   add_add_command(app, context);
   add_worker_command(app, context);
+  add_serve_command(app, context);
   add_ls_command(app, context);
   add_show_command(app, context);
   add_logs_command(app, context);
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
   add_clear_command(app, context);
   add_wait_command(app, context);
   add_config_command(app, context);
+  add_migrate_command(app, context);
 
   try {
     app.parse(argc, argv);

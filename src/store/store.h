@@ -177,11 +177,15 @@ struct StoreOptions {
   Duration busy_timeout{std::chrono::seconds(5)};
   size_t max_payload_bytes = kDefaultMaxPayloadBytes;
   size_t max_log_bytes = 1 << 20;  // per job
+  // Bring the schema up to date at open. false (`--no-migrate`): a database whose
+  // schema is behind this build's is refused with kUnavailable and left as it is.
+  bool migrate = true;
 };
 
-// Opens the store a URL names: a path, `sqlite:PATH` or (later) `postgres://…`.
-// Creates and migrates a new SQLite database. kDataLoss for a file that is not a Quern
-// database (the file is not modified), kUnavailable if it cannot be opened.
+// Opens the store a URL names: a path, `sqlite:PATH`, or `postgres://…` /
+// `postgresql://…` (libpq's URL; `?schema=NAME` picks the schema, default "quern").
+// Creates and migrates a new database. kDataLoss for a file or schema that is not
+// Quern's (it is not modified), kUnavailable if it cannot be opened or reached.
 std::shared_ptr<Store> open_store(const std::string& url, const StoreOptions& options = {});
 
 }  // namespace quern

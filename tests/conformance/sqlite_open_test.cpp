@@ -180,7 +180,6 @@ TEST_F(SqliteOpen, UrlFormsNameTheSameFile) {
 }
 
 TEST_F(SqliteOpen, BadUrlsAreInvalidArguments) {
-  EXPECT_QUERN_ERROR(open_store("postgres://localhost/quern"), ErrorCode::kInvalidArgument);
   EXPECT_QUERN_ERROR(open_store((dir_ / "q.db").string() + "?durability=maybe"), ErrorCode::kInvalidArgument);
   EXPECT_QUERN_ERROR(open_store((dir_ / "q.db").string() + "?color=blue"), ErrorCode::kInvalidArgument);
   EXPECT_QUERN_ERROR(open_store("sqlite:"), ErrorCode::kInvalidArgument);

@@ -6,13 +6,35 @@
 
 namespace quern::testing {
 
+namespace {
+
+std::string postgres_schema_for(const std::filesystem::path& dir) { return "test_" + dir.filename().string(); }
+
+}  // namespace
+
+std::string postgres_url_for(const std::filesystem::path& dir) {
+  // The suite checks behaviour, not fsyncs (the crash tests keep commits synchronous).
+  return postgres_schema_url(postgres_schema_for(dir), /*synchronous=*/false);
+}
+
+void drop_postgres_schema_for(const std::filesystem::path& dir) { drop_postgres_schema(postgres_schema_for(dir)); }
+
 std::vector<StoreBackend> store_backends() {
-  return {
+  std::vector<StoreBackend> backends = {
       {"Sqlite",
        [](const std::filesystem::path& dir, const StoreOptions& options) {
          return open_store((dir / "quern.db").string(), options);
-       }},
+       },
+       nullptr},
   };
+  if (postgres_test_url()) {
+    backends.push_back({"Postgres",
+                        [](const std::filesystem::path& dir, const StoreOptions& options) {
+                          return open_store(postgres_url_for(dir), options);
+                        },
+                        drop_postgres_schema_for});
+  }
+  return backends;
 }
 
 void StoreTest::SetUp() {
@@ -24,6 +46,7 @@ void StoreTest::SetUp() {
 
 void StoreTest::TearDown() {
   store_.reset();
+  if (GetParam().drop) GetParam().drop(dir_);
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

@@ -1,6 +1,8 @@
 // The conformance suite's fixture: every test runs against every Store backend, made
-// by a factory (SQLite on a temp file now; PostgreSQL joins by adding a factory).
-// Tests use only the Store interface and a SimulatedClock.
+// by a factory: SQLite on a temp file always; PostgreSQL when QUERN_TEST_POSTGRES_URL
+// names a server (scripts/postgres-test-server.sh starts a throwaway one), each test in
+// a schema of its own, dropped after it. Tests use only the Store interface and a
+// SimulatedClock.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,12 +10,14 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "quern/clock.h"
 #include "quern/error.h"
 #include "quern/job.h"
+#include "postgres_test_database.h"
 #include "store/store.h"
 
 namespace quern::testing {
@@ -23,9 +27,20 @@ struct StoreBackend {
   // Opens the database that lives in (or is named after) `dir`: the same `dir` gives
   // the same database, so a test can reopen it or open a second Store on it.
   std::function<std::shared_ptr<Store>(const std::filesystem::path& dir, const StoreOptions& options)> open;
+  // Removes what lives outside `dir` (a PostgreSQL schema); unset if nothing does.
+  std::function<void(const std::filesystem::path& dir)> drop;
 };
 
 std::vector<StoreBackend> store_backends();
+
+using postgres_test::drop_postgres_schema;
+using postgres_test::postgres_schema_url;
+using postgres_test::postgres_test_url;
+
+// The URL of the PostgreSQL schema named after `dir` (one per test).
+std::string postgres_url_for(const std::filesystem::path& dir);
+// Drops the schema of postgres_url_for(dir), if it exists.
+void drop_postgres_schema_for(const std::filesystem::path& dir);
 
 class StoreTest : public ::testing::TestWithParam<StoreBackend> {
  protected:

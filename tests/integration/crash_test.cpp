@@ -1,11 +1,14 @@
 // Crash tests with real processes: `quern worker` children are killed with SIGKILL at
 // random, frozen with SIGSTOP past their lease, stopped with SIGTERM while a job
 // ignores it, and restarted after dying — and each test ends by checking the invariants
-// in the SQLite file itself: nothing lost, nothing completed twice, attempts never go
-// down, no temp dir left behind.
+// in the database itself: nothing lost, nothing completed twice, attempts never go
+// down, no temp dir left behind. The kill -9 test runs on PostgreSQL too, and there the
+// workers' connections are also cut (pg_terminate_backend) while they work, when
+// QUERN_TEST_POSTGRES_URL names a server (scripts/postgres-test-server.sh run).
 //
 // QUERN_CRASH_SCALE (default 1) scales the random test's job and kill counts, for slow
 // builds (TSan) or for a longer soak; QUERN_CRASH_SEED replays a random run.
+#include <libpq-fe.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@
 
 #include "exec/shell_payload.h"
 #include "cli_runner.h"
+#include "postgres_test_database.h"
 #include "process_harness.h"
 #include "quern/client.h"
 #include "quern/error.h"
@@ -143,6 +147,41 @@ bool has_line(const fs::path& file, const std::string& line) {
 
 void touch(const fs::path& file) { std::ofstream(file).put('\n'); }
 
+// Runs SQL on the PostgreSQL test server; returns the first column of the first row.
+std::string postgres_value(const std::string& sql) {
+  PGconn* conn = PQconnectdb(postgres_test::postgres_test_url().value().c_str());
+  std::string value;
+  if (PQstatus(conn) == CONNECTION_OK) {
+    PGresult* result = PQexec(conn, sql.c_str());
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+      value = PQgetvalue(result, 0, 0);
+    } else {
+      ADD_FAILURE() << sql << ": " << PQerrorMessage(conn);
+    }
+    PQclear(result);
+  } else {
+    ADD_FAILURE() << PQerrorMessage(conn);
+  }
+  PQfinish(conn);
+  return value;
+}
+
+// Ends every session of `application` on the PostgreSQL test server; returns how many.
+// With `wait_until_gone` (for a frozen process, which opens no new ones), waits until
+// they are gone, so whatever they were doing has committed or rolled back.
+int terminate_postgres_sessions(const std::string& application, bool wait_until_gone) {
+  const int terminated = std::atoi(
+      postgres_value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '" +
+                     application + "'")
+          .c_str());
+  if (!wait_until_gone) return terminated;
+  EXPECT_TRUE(cli_test::eventually([&] {
+    return postgres_value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + application + "'") ==
+           "0";
+  })) << application;
+  return terminated;
+}
+
 // A test directory with a database, real `quern worker` children and a store handle on
 // the same file. Workers get their own TMPDIR inside the directory so the temp dirs of
 // jobs can be checked. Jobs that must outlive their worker poll a "hold" file in the
@@ -151,12 +190,13 @@ class CrashFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("quern-crash-" + std::to_string(getpid()) + "-" + test->test_suite_name() + "-" + test->name());
+    std::string name = std::string(test->test_suite_name()) + "-" + test->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // parameterized tests' names
+    dir_ = fs::temp_directory_path() / ("quern-crash-" + std::to_string(getpid()) + "-" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "tmp");
     db_ = dir_ / "quern.db";
-    client_ = Client::open(db_.string());
+    client_ = Client::open(database_url());
     store_ = client_->store();
   }
 
@@ -169,14 +209,36 @@ class CrashFixture : public ::testing::Test {
     workers_.clear();
     client_.reset();
     store_.reset();
+    drop_database();
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
+  }
+
+  // The database the test's processes share: a SQLite file in the test directory
+  // unless a test says otherwise.
+  virtual std::string database_url() const { return db_.string(); }
+  // The database as the `index`th worker started names it (the same; a test may add to it).
+  virtual std::string worker_database_url(size_t /*index*/) const { return database_url(); }
+  // Removes what lives outside the test directory.
+  virtual void drop_database() {}
+  // Called with a worker frozen (SIGSTOP), before the test reads which jobs it holds:
+  // whatever the worker sent before it froze must have taken effect. (A SQLite worker
+  // commits itself, so once frozen it changes nothing; a PostgreSQL server may still be
+  // running a COMMIT the worker sent.)
+  virtual void settle_frozen_worker(size_t /*index*/) {}
+
+  size_t index_of(const TestProcess& worker) const {
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (workers_[i].get() == &worker) return i;
+    }
+    ADD_FAILURE() << "not a worker of this test";
+    return 0;
   }
 
   // Starts `quern --db <db> worker args…` in the test directory; by default waits for
   // its start line (so its start-up rescue has run).
   TestProcess& start_worker(const std::vector<std::string>& args, bool wait_until_started = true) {
-    std::vector<std::string> argv = {QUERN_BINARY, "--db", db_.string(), "worker"};
+    std::vector<std::string> argv = {QUERN_BINARY, "--db", worker_database_url(workers_.size()), "worker"};
     argv.insert(argv.end(), args.begin(), args.end());
     cli_test::RunOptions options;
     options.cwd = dir_;
@@ -239,7 +301,7 @@ class CrashFixture : public ::testing::Test {
   void stop_outside_write_transaction(TestProcess& worker) {
     StoreOptions options;
     options.busy_timeout = 200ms;
-    auto probe = open_store(db_.string(), options);
+    auto probe = open_store(database_url(), options);
     for (int tries = 0; tries < 50; ++tries) {
       worker.signal(SIGSTOP);
       ASSERT_TRUE(worker.wait_until_stopped()) << worker.output();
@@ -271,7 +333,41 @@ class CrashFixture : public ::testing::Test {
 
 // --- 1. kill -9 at random, many times -------------------------------------------------
 
-class CrashKillNine : public CrashFixture {};
+// On every backend: SQLite always, PostgreSQL when there is a test server (a schema of
+// its own, commits synchronous as in production).
+class CrashKillNine : public CrashFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  bool on_postgres() const { return GetParam() == "Postgres"; }
+  std::string schema() const { return "crash_kill_nine_" + std::to_string(getpid()); }
+  std::string database_url() const override {
+    return on_postgres() ? postgres_test::postgres_schema_url(schema()) : CrashFixture::database_url();
+  }
+  // Each worker names its sessions, so a frozen one's can be ended.
+  std::string application(size_t index) const {
+    return "quern-crash-" + std::to_string(getpid()) + "-worker-" + std::to_string(index);
+  }
+  std::string worker_database_url(size_t index) const override {
+    return on_postgres() ? database_url() + "&application_name=" + application(index) : database_url();
+  }
+  // The server may still be running a COMMIT the worker sent just before it froze: end
+  // the worker's sessions (a cut connection, as a network failure would) and wait until
+  // they are gone. The kill that follows then cuts short exactly the runs read next.
+  void settle_frozen_worker(size_t index) override {
+    if (on_postgres()) terminate_postgres_sessions(application(index), /*wait_until_gone=*/true);
+  }
+  void drop_database() override {
+    if (on_postgres()) postgres_test::drop_postgres_schema(schema());
+  }
+};
+
+std::vector<std::string> crash_backends() {
+  std::vector<std::string> backends = {"Sqlite"};
+  if (postgres_test::postgres_test_url()) backends.push_back("Postgres");
+  return backends;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CrashKillNine, ::testing::ValuesIn(crash_backends()),
+                         [](const auto& info) { return info.param; });
 
 // One run of a job that was leased to a worker when that worker was SIGKILLed.
 struct KilledRun {
@@ -295,7 +391,7 @@ struct KilledRun {
 // itself a run held by a later kill, counted there. Hence
 //   lines - jobs <= runs held by killed workers,
 // line by line: every line but each job's completing one is a run a killed worker held.
-TEST_F(CrashKillNine, EveryJobCompletesExactlyOnceAndReRunsAreBoundedByTheKills) {
+TEST_P(CrashKillNine, EveryJobCompletesExactlyOnceAndReRunsAreBoundedByTheKills) {
   const uint32_t seed = crash_seed();
   RecordProperty("seed", std::to_string(seed));
   SCOPED_TRACE("QUERN_CRASH_SEED=" + std::to_string(seed));
@@ -327,6 +423,7 @@ TEST_F(CrashKillNine, EveryJobCompletesExactlyOnceAndReRunsAreBoundedByTheKills)
     TestProcess*& victim = live[pick(random)];
     victim->signal(SIGSTOP);
     ASSERT_TRUE(victim->wait_until_stopped()) << "worker " << victim->pid() << " exited: " << victim->output();
+    settle_frozen_worker(index_of(*victim));
     JobFilter running;
     running.states = {JobState::kRunning};
     running.limit = job_count;
@@ -570,6 +667,86 @@ TEST_F(CrashRestart, RescuesDeadOwnerAtStartUpWithoutWaitingForTheLease) {
 
   ASSERT_NO_FATAL_FAILURE(stop_gracefully(restarted));
   EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
+}
+
+// --- 5. PostgreSQL: connections cut while workers run ------------------------------------
+
+// Workers on PostgreSQL whose connections are cut again and again (pg_terminate_backend,
+// as a server restart or a network failover would) keep going: each call that fails
+// with the store-unavailable error is retried by the pool on a new connection, and no
+// job is lost or completed twice. A claim whose commit reached the server but whose
+// answer did not leaves jobs leased to a worker that never got them: their lease
+// expires and they are rescued and run, fenced like any other lost run.
+class CrashPostgresConnectionLoss : public CrashFixture {
+ protected:
+  std::string application() const { return "quern-crash-" + std::to_string(getpid()) + "-worker"; }
+  void SetUp() override {
+    if (!postgres_test::postgres_test_url()) GTEST_SKIP() << "QUERN_TEST_POSTGRES_URL is not set";
+    CrashFixture::SetUp();
+  }
+  void TearDown() override {
+    if (postgres_test::postgres_test_url()) CrashFixture::TearDown();  // skipped: nothing was set up
+  }
+  std::string schema() const { return "crash_connection_loss_" + std::to_string(getpid()); }
+  std::string database_url() const override { return postgres_test::postgres_schema_url(schema()); }
+  // Only the workers' connections are cut, not the test's own.
+  std::string worker_database_url(size_t /*index*/) const override {
+    return database_url() + "&application_name=" + application();
+  }
+  void drop_database() override { postgres_test::drop_postgres_schema(schema()); }
+};
+
+TEST_F(CrashPostgresConnectionLoss, WorkersOutliveTheirConnectionsAndEveryJobCompletesOnce) {
+  const uint32_t seed = crash_seed();
+  SCOPED_TRACE("QUERN_CRASH_SEED=" + std::to_string(seed));
+  std::mt19937 random(seed);
+  const int job_count = scaled(300);
+  std::vector<NewJob> batch;
+  for (int i = 0; i < job_count; ++i) {
+    batch.push_back(shell_job("echo \"$QUERN_JOB_ID $QUERN_ATTEMPT\" >> runs.txt; sleep 0.02", 1000));
+  }
+  client_->enqueue_many(batch);
+  std::vector<TestProcess*> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(&start_worker({"--concurrency", "4", "--lease", "3s"}));
+
+  int terminated = 0;
+  std::uniform_int_distribution<int> pause_ms(100, 300);
+  for (int round = 0; round < scaled(8); ++round) {
+    // The random moment is the point: the sleep chooses when to cut, it waits for nothing.
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
+    terminated += terminate_postgres_sessions(application(), /*wait_until_gone=*/false);
+  }
+  const bool all_completed = cli_test::eventually(
+      [&] { return store_->stats().total(JobState::kCompleted) == job_count; }, scaled(120) * 1000ms);
+  for (TestProcess* worker : workers) stop_gracefully(*worker);  // alive, and exit 0
+  ASSERT_TRUE(all_completed) << "completed " << store_->stats().total(JobState::kCompleted) << " of " << job_count;
+  EXPECT_GT(terminated, 0) << "no connection was cut; the test proved nothing";
+
+  const auto runs = read_runs(dir_ / "runs.txt");
+  JobFilter every;
+  every.limit = job_count + 1;
+  const std::vector<Job> jobs = store_->list_jobs(every);
+  ASSERT_EQ(jobs.size(), static_cast<size_t>(job_count));
+  int rescued = 0;
+  for (const Job& job : jobs) {
+    EXPECT_EQ(job.state, JobState::kCompleted) << "job " << job.id;
+    const auto history = store_->job_history(job.id);
+    const HistorySummary summary = check_history(job.id, history);
+    EXPECT_EQ(summary.completions, 1) << "job " << job.id << describe_history(history);
+    EXPECT_EQ(job.failures, static_cast<int>(summary.rescued_attempts.size())) << describe_history(history);
+    EXPECT_TRUE(runs.count({job.id, job.attempt})) << "job " << job.id << " completed without its run";
+    for (const auto& e : history) {
+      if (e.from == JobState::kRunning && e.to != JobState::kCompleted) {
+        EXPECT_EQ(e.detail, "lease expired") << "job " << job.id << describe_history(history);
+      }
+    }
+    rescued += static_cast<int>(summary.rescued_attempts.size());
+  }
+  for (const auto& [run, count] : runs) {
+    EXPECT_EQ(count, 1) << "job " << run.first << " attempt " << run.second << " ran " << count << " times";
+  }
+  std::cout << "[ crash    ] " << terminated << " connections cut, " << rescued << " runs rescued, " << job_count
+            << " jobs\n";
 }
 
 }  // namespace

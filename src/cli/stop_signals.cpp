@@ -1,0 +1,59 @@
+#include "cli/stop_signals.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "quern/error.h"
+
+namespace quern::cli {
+namespace {
+
+// The pipe a signal writes to. A lock-free atomic int is safe to read in a handler.
+std::atomic<int> stop_signal_fd{-1};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void write_stop_signal(int) {
+  const int saved_errno = errno;
+  const int fd = stop_signal_fd.load();
+  const char byte = 1;
+  if (fd >= 0) {
+    [[maybe_unused]] ssize_t written = ::write(fd, &byte, 1);
+  }
+  errno = saved_errno;
+}
+
+void set_stop_signal_handler(void (*handler)(int)) {
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+}  // namespace
+
+StopSignals::StopSignals() {
+  if (::pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error::internal("pipe2 failed");
+  stop_signal_fd.store(pipe_[1]);
+  set_stop_signal_handler(write_stop_signal);
+}
+
+StopSignals::~StopSignals() {
+  set_stop_signal_handler(SIG_DFL);
+  stop_signal_fd.store(-1);
+  ::close(pipe_[0]);
+  ::close(pipe_[1]);
+}
+
+void StopSignals::wait() {
+  pollfd fd{pipe_[0], POLLIN, 0};
+  while (::poll(&fd, 1, -1) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace quern::cli

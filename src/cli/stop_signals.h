@@ -1,0 +1,22 @@
+// SIGINT and SIGTERM, the signals that ask `quern worker` and `quern serve` to stop
+// gracefully: while a StopSignals lives, they only write to a pipe (async-signal-safe),
+// and wait() returns once one has arrived.
+#pragma once
+
+namespace quern::cli {
+
+class StopSignals {
+ public:
+  StopSignals();   // installs the handlers
+  ~StopSignals();  // restores the default handlers
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  // Blocks until SIGINT or SIGTERM.
+  void wait();
+
+ private:
+  int pipe_[2] = {-1, -1};
+};
+
+}  // namespace quern::cli

@@ -1,0 +1,123 @@
+// Routes for the overview: counts, queues (pause/resume), settings and throughput.
+#include <algorithm>
+
+#include "core/time_format.h"
+#include "quern/error.h"
+#include "server/http_response.h"
+#include "server/request_fields.h"
+#include "server/routes.h"
+
+namespace quern::server {
+namespace {
+
+constexpr int kLongestThroughputMinutes = 7 * 24 * 60;
+
+Json state_counts_json(const int64_t (&counts)[std::size(kAllStates)]) {
+  Json object = Json::object();
+  for (size_t i = 0; i < std::size(kAllStates); ++i) object[std::string(state_name(kAllStates[i]))] = counts[i];
+  return object;
+}
+
+// The store's counts, plus the queues it knows (paused, say) that hold no job, by name.
+Stats stats_of_every_queue(Client& client) {
+  Stats stats = client.stats();
+  for (const QueueInfo& queue : client.queues()) {
+    auto known = std::find_if(stats.queues.begin(), stats.queues.end(),
+                              [&](const Stats::QueueCounts& counts) { return counts.queue == queue.name; });
+    if (known == stats.queues.end()) {
+      Stats::QueueCounts counts;
+      counts.queue = queue.name;
+      counts.paused = queue.paused;
+      stats.queues.push_back(counts);
+    }
+  }
+  std::sort(stats.queues.begin(), stats.queues.end(),
+            [](const Stats::QueueCounts& a, const Stats::QueueCounts& b) { return a.queue < b.queue; });
+  return stats;
+}
+
+// The same shape as `quern stats --json`.
+Json stats_json(const Stats& stats) {
+  int64_t totals[std::size(kAllStates)] = {};
+  for (size_t i = 0; i < std::size(kAllStates); ++i) totals[i] = stats.total(kAllStates[i]);
+  Json queues = Json::array();
+  for (const auto& queue : stats.queues) {
+    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"states", state_counts_json(queue.by_state)}});
+  }
+  return {{"states", state_counts_json(totals)}, {"queues", std::move(queues)}};
+}
+
+Json queues_json(const Stats& stats) {
+  Json queues = Json::array();
+  for (const auto& queue : stats.queues) {
+    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"counts", state_counts_json(queue.by_state)}});
+  }
+  return {{"queues", std::move(queues)}};
+}
+
+const std::string& queue_name_of(const ApiRequest& request) {
+  const std::string& name = request.params.at(0);
+  if (name.empty()) throw Error::invalid_argument("a queue needs a non-empty name");
+  return name;
+}
+
+// PUT /api/v1/settings/{key}: {"value": V} sets V; any other body is the value itself.
+Json setting_value_of(const Json& body) {
+  if (body.is_object() && body.size() == 1 && body.contains("value")) return body["value"];
+  return body;
+}
+
+}  // namespace
+
+void add_admin_routes(Router& router, RouteContext& context) {
+  RouteContext* c = &context;
+  router.add("GET", "/api/v1/stats", [c](ApiRequest&, httplib::Response& res) {
+    send_json(res, 200, stats_json(stats_of_every_queue(*c->client)));
+  });
+  router.add("GET", "/api/v1/queues", [c](ApiRequest&, httplib::Response& res) {
+    send_json(res, 200, queues_json(stats_of_every_queue(*c->client)));
+  });
+  router.add("POST", "/api/v1/queues/{name}/pause", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& queue = queue_name_of(request);
+    c->client->pause(queue);
+    send_json(res, 200, {{"queue", queue}, {"paused", true}});
+  });
+  router.add("POST", "/api/v1/queues/{name}/resume", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& queue = queue_name_of(request);
+    c->client->resume(queue);
+    send_json(res, 200, {{"queue", queue}, {"paused", false}});
+  });
+  router.add("GET", "/api/v1/settings", [c](ApiRequest&, httplib::Response& res) {
+    Json settings = Json::object();
+    for (const auto& [key, value] : c->client->settings()) settings[key] = value;
+    send_json(res, 200, {{"settings", std::move(settings)}});
+  });
+  router.add("GET", "/api/v1/settings/{key}", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& key = request.params.at(0);
+    auto value = c->client->setting(key);
+    if (!value) throw Error::not_found("setting " + key + " not found");
+    send_json(res, 200, {{"key", key}, {"value", *value}});
+  });
+  router.add("PUT", "/api/v1/settings/{key}", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& key = request.params.at(0);
+    if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      throw Error::invalid_argument("the body must be the setting's JSON value, or {\"value\": …}");
+    }
+    const Json value = setting_value_of(body_json(request, *c));
+    c->client->set_setting(key, value);
+    send_json(res, 200, {{"key", key}, {"value", value}});
+  });
+  router.add("GET", "/api/v1/throughput", [c](ApiRequest& request, httplib::Response& res) {
+    int64_t minutes = 60;
+    if (auto value = request.query("minutes"); value && !value->empty()) {
+      minutes = parse_integer_text(*value, 1, kLongestThroughputMinutes, "minutes");
+    }
+    Json buckets = Json::array();
+    for (const ThroughputBucket& bucket : c->client->throughput(std::chrono::minutes(minutes))) {
+      buckets.push_back({{"minute", format_rfc3339(bucket.minute)}, {"completed", bucket.completed}, {"failed", bucket.failed}});
+    }
+    send_json(res, 200, {{"buckets", std::move(buckets)}});
+  });
+}
+
+}  // namespace quern::server

@@ -1,0 +1,55 @@
+#include "server/maintenance_loop.h"
+
+#include "quern/error.h"
+
+namespace quern::server {
+
+MaintenanceLoop::MaintenanceLoop(std::shared_ptr<Client> client, std::filesystem::path temp_root, Duration interval,
+                                 ServerMetrics& metrics, ServerLog& log)
+    : client_(client),
+      maintenance_(client->store(), client->clock_ptr(),
+                   temp_root.empty() ? default_temp_root(*client->store()) : std::move(temp_root)),
+      interval_(interval),
+      metrics_(metrics),
+      log_(log) {}
+
+MaintenanceLoop::~MaintenanceLoop() { stop(); }
+
+void MaintenanceLoop::start() { thread_ = std::thread([this] { run(); }); }
+
+void MaintenanceLoop::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MaintenanceLoop::run_pass() {
+  const auto expired = maintenance_.rescue_expired_leases();
+  const auto dead = maintenance_.rescue_dead_owners();
+  const int64_t rescued = static_cast<int64_t>(expired.size() + dead.size());
+  if (rescued > 0) {
+    metrics_.count_rescued(rescued);
+    log_.info("rescued jobs", {{"lease_expired", expired.size()}, {"owner_dead", dead.size()}});
+  }
+  maintenance_.promote_and_expire();
+  maintenance_.check_file_dependencies();
+}
+
+void MaintenanceLoop::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      run_pass();
+    } catch (const Error& e) {
+      metrics_.count_if_store_error(e);
+    }
+    lock.lock();
+    cv_.wait_for(lock, interval_, [&] { return stopping_; });
+  }
+}
+
+}  // namespace quern::server

@@ -1,0 +1,41 @@
+#include "server/server_log.h"
+
+#include "core/printable_text.h"
+#include "core/time_format.h"
+#include "quern/error.h"
+
+namespace quern::server {
+
+LogFormat parse_log_format(std::string_view text) {
+  if (text == "text") return LogFormat::kText;
+  if (text == "json") return LogFormat::kJson;
+  throw Error::invalid_argument("--log-format takes text or json, not " + quote_for_message(text));
+}
+
+void ServerLog::write(std::string_view level, std::string_view message, const Json& fields) {
+  std::string line;
+  if (format_ == LogFormat::kJson) {
+    // Keys in the order a person scans them: time, level, msg, then the fields.
+    nlohmann::ordered_json object = {{"time", format_rfc3339(system_clock()->now())}, {"level", level}, {"msg", valid_utf8(message)}};
+    if (fields.is_object()) {
+      for (const auto& [key, value] : fields.items()) object[key] = value;
+    }
+    line = object.dump(-1, ' ', false, Json::error_handler_t::replace);
+  } else {
+    line = "quern serve: ";
+    if (level != "info") line += std::string(level) + ": ";
+    line += valid_utf8(message);
+    if (fields.is_object()) {
+      for (const auto& [key, value] : fields.items()) {
+        line += " " + key + "=" + (value.is_string() ? valid_utf8(value.get<std::string>())
+                                                      : value.dump(-1, ' ', false, Json::error_handler_t::replace));
+      }
+    }
+  }
+  line += '\n';
+  std::lock_guard lock(mutex_);
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace quern::server

@@ -1,0 +1,403 @@
+// Every SQL statement the PostgreSQL store runs, by name. Nothing else in Quern speaks SQL.
+//
+// Conventions (the same as the SQLite store's): times are bigint microseconds since the
+// epoch and "now" is always a parameter (the store never asks the server for the time);
+// states are stored by their names; JSON is stored in `json` columns as Quern wrote it.
+// Batches travel as arrays ($n::T[]) unnested in the statement, so a batch of any size
+// is one round trip. Each statement is prepared once per connection (PQprepare), on
+// its first use there; the unqualified table names resolve through the connection's
+// search_path, which names Quern's schema.
+//
+// Claims lock rows with FOR UPDATE SKIP LOCKED: concurrent claimers never wait on one
+// another and never take the same job. Writes that must read a job before they change
+// it lock it first (FOR UPDATE), so two transactions never both act on what they read.
+#pragma once
+
+#include "store/postgres/pg_connection.h"
+
+namespace quern::postgres {
+
+// The columns a Job is read from (table alias j), in the order job_row.cpp reads them.
+#define QUERN_PG_JOB_COLUMNS                                                                                    \
+  " j.id, j.queue, j.type, j.state, j.priority, j.payload, j.stage, j.progress, j.attempt, j.failures,"        \
+  " j.max_attempts, j.run_at, j.created_at, j.started_at, j.finished_at, j.updated_at, j.lease_owner,"          \
+  " j.lease_expires_at, j.timeout_us, j.expires_at, j.unique_key, j.checkpoint, j.result, j.error, j.tags,"     \
+  " j.depends_on, j.needs_files, j.on_dependency_failure "
+
+// --- schema --------------------------------------------------------------------------
+
+// How many relations the schema holds, and whether Quern's migrations table is one.
+inline constexpr Statement kSelectSchemaIdentity{"quern_select_schema_identity", R"sql(
+  SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')),
+         EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relname = 'quern_schema_migrations')
+)sql"};
+
+inline constexpr Statement kSelectAppliedMigrations{"quern_select_applied_migrations", R"sql(
+  SELECT version, applied_at FROM quern_schema_migrations ORDER BY version
+)sql"};
+
+inline constexpr Statement kLockMigrations{"quern_lock_migrations", "SELECT pg_advisory_xact_lock($1::bigint)"};
+
+inline constexpr Statement kRecordMigration{"quern_record_migration", R"sql(
+  INSERT INTO quern_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)
+)sql"};
+
+inline constexpr Statement kSelectDatabaseId{"quern_select_database_id",
+                                             "SELECT value FROM store_meta WHERE key = 'database_id'"};
+
+// --- transactions --------------------------------------------------------------------
+
+// The end of every transaction that moved jobs: under an advisory lock held until
+// COMMIT (so history seqs, the event ids, are handed out in commit order and a reader
+// of the feed never skips a row that commits late), the buffered history rows, the
+// queue_counts deltas and the finishes per minute; and the change notification.
+// $1 lock key; history $2 job_id[] $3 at[] $4 from[] $5 to[] $6 attempt[] $7 detail[];
+// counts $8 queue[] $9 state[] $10 delta[]; finishes $11 minute[] $12 state[] $13 n[];
+// $14 drop finishes before (NULL: none); $15 channel, $16 payload (NULL channel: no
+// notification).
+inline constexpr Statement kWriteBookkeeping{"quern_write_bookkeeping", R"sql(
+  WITH locked AS (SELECT pg_advisory_xact_lock($1::bigint) AS ok),
+  history AS (
+    INSERT INTO job_history (seq, job_id, at, from_state, to_state, attempt, detail)
+    SELECT nextval('job_history_seq'), h.job_id, h.at, h.from_state, h.to_state, h.attempt, h.detail
+    FROM locked, unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[])
+         WITH ORDINALITY AS h(job_id, at, from_state, to_state, attempt, detail, ord)
+    ORDER BY h.ord
+    RETURNING 1),
+  counts AS (
+    INSERT INTO queue_counts AS c (queue, state, n)
+    SELECT d.queue, d.state, d.delta FROM locked, unnest($8::text[], $9::text[], $10::bigint[]) AS d(queue, state, delta)
+    ON CONFLICT (queue, state) DO UPDATE SET n = c.n + excluded.n
+    RETURNING 1),
+  finishes AS (
+    INSERT INTO finishes_per_minute AS f (minute, state, n)
+    SELECT m.minute, m.state, m.n FROM locked, unnest($11::bigint[], $12::text[], $13::bigint[]) AS m(minute, state, n)
+    ON CONFLICT (minute, state) DO UPDATE SET n = f.n + excluded.n
+    RETURNING 1),
+  pruned AS (
+    DELETE FROM finishes_per_minute WHERE $14::bigint IS NOT NULL AND minute < $14::bigint
+    RETURNING 1)
+  SELECT CASE WHEN $15::text IS NULL THEN NULL ELSE pg_notify($15::text, $16::text) END FROM locked
+)sql"};
+
+// A transaction that changed something but moved no job (heartbeats, logs, settings).
+inline constexpr Statement kNotifyChange{"quern_notify_change", "SELECT pg_notify($1::text, $2::text)"};
+
+// --- producers ---------------------------------------------------------------------
+
+inline constexpr Statement kSelectLiveJobsByUniqueKeys{"quern_select_live_jobs_by_unique_keys", "SELECT" QUERN_PG_JOB_COLUMNS R"sql(
+  FROM jobs j
+  WHERE j.unique_key = ANY($1::text[])
+    AND j.unique_key IS NOT NULL AND j.state IN ('scheduled', 'available', 'blocked', 'running')
+)sql"};
+
+// The jobs new jobs depend on, locked (FOR SHARE) until commit: a dependency cannot
+// finish unseen between this check and the new job's commit, so the new job is never
+// left blocked on a job that already completed.
+inline constexpr Statement kLockDependencies{"quern_lock_dependencies", R"sql(
+  SELECT id, state FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
+)sql"};
+
+// Inserts a batch in array order; RETURNING gives the new ids in the same order.
+inline constexpr Statement kInsertJobs{"quern_insert_jobs", R"sql(
+  INSERT INTO jobs (queue, type, state, priority, payload, max_attempts, run_at, created_at, updated_at,
+                    timeout_us, expires_at, unique_key, tags, depends_on, needs_files, files_met,
+                    on_dependency_failure)
+  SELECT n.queue, n.type, n.state, n.priority, n.payload::json, n.max_attempts, n.run_at, $16, $16,
+         n.timeout_us, n.expires_at, n.unique_key, n.tags::json, n.depends_on::json, n.needs_files::json,
+         n.files_met, n.on_dependency_failure
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::integer[], $7::bigint[],
+              $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[],
+              $15::text[])
+       WITH ORDINALITY AS n(queue, type, state, priority, payload, max_attempts, run_at, timeout_us, expires_at,
+                            unique_key, tags, depends_on, needs_files, files_met, on_dependency_failure, ord)
+  ORDER BY n.ord
+  RETURNING id
+)sql"};
+
+inline constexpr Statement kInsertDependencies{"quern_insert_dependencies", R"sql(
+  INSERT INTO job_dependencies (job_id, depends_on_id)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[])
+  ON CONFLICT DO NOTHING
+)sql"};
+
+inline constexpr Statement kEnsureQueues{"quern_ensure_queues", R"sql(
+  INSERT INTO queues (name, paused, updated_at) SELECT unnest($1::text[]), false, $2
+  ON CONFLICT (name) DO NOTHING
+)sql"};
+
+// --- reading jobs ------------------------------------------------------------------
+
+inline constexpr Statement kSelectJob{"quern_select_job", "SELECT" QUERN_PG_JOB_COLUMNS "FROM jobs j WHERE j.id = $1"};
+
+// What a transition needs to know about a job, locked until commit.
+inline constexpr Statement kLockJobPosition{"quern_lock_job_position", R"sql(
+  SELECT queue, state, attempt, on_dependency_failure, run_at, files_met FROM jobs WHERE id = $1 FOR UPDATE
+)sql"};
+
+// --- claiming --------------------------------------------------------------------------
+
+// scheduled → available for every due job, queue by queue from jobs_scheduled.
+// Rows another transaction holds are skipped: it is promoting or moving them itself.
+inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
+  WITH due AS (
+    SELECT d.id FROM queues q
+    CROSS JOIN LATERAL (
+      SELECT s.id FROM jobs s
+      WHERE s.state = 'scheduled' AND s.queue = q.name AND s.run_at <= $1
+      ORDER BY s.run_at
+      FOR UPDATE SKIP LOCKED) d)
+  UPDATE jobs j SET state = 'available', updated_at = $1
+  FROM due WHERE j.id = due.id
+  RETURNING j.id, j.queue, j.attempt, j.run_at
+)sql"};
+
+// Leases the best $4 available jobs of the queues $1 (NULL: every queue) that are not
+// paused, of the types $2. For each (queue, type) the partial index jobs_claimable
+// yields its best rows in claim order, locked as they are read (SKIP LOCKED: rows
+// another claimer holds are passed over); the best $4 of them all are leased.
+// $3 now, $5 owner, $6 lease expiry.
+#define QUERN_PG_CLAIM_TAIL                                                             \
+  "  candidates AS ("                                                                   \
+  "    SELECT c.id, c.priority, c.run_at FROM pairs p"                                  \
+  "    CROSS JOIN LATERAL ("                                                            \
+  "      SELECT a.id, a.priority, a.run_at FROM jobs a"                                 \
+  "      WHERE a.state = 'available' AND a.queue = p.queue AND a.type = p.type"         \
+  "        AND (a.expires_at IS NULL OR a.expires_at > $3)"                             \
+  "      ORDER BY a.priority DESC, a.run_at, a.id"                                      \
+  "      LIMIT $4"                                                                      \
+  "      FOR UPDATE SKIP LOCKED) c"                                                     \
+  "    ORDER BY c.priority DESC, c.run_at, c.id"                                        \
+  "    LIMIT $4)"                                                                       \
+  "  UPDATE jobs j"                                                                     \
+  "  SET state = 'running', attempt = j.attempt + 1, started_at = $3, lease_owner = $5," \
+  "      lease_expires_at = $6, updated_at = $3"                                        \
+  "  FROM candidates WHERE j.id = candidates.id"                                        \
+  "  RETURNING" QUERN_PG_JOB_COLUMNS
+
+inline constexpr Statement kClaimJobsOfTypes{"quern_claim_jobs_of_types", R"sql(
+  WITH queue_names AS (
+    SELECT name FROM queues WHERE NOT paused AND ($1::text[] IS NULL OR name = ANY($1::text[]))),
+  pairs AS (
+    SELECT q.name AS queue, t.type FROM queue_names q CROSS JOIN unnest($2::text[]) AS t(type)),
+)sql" QUERN_PG_CLAIM_TAIL};
+
+// The same with no type filter: each queue's types are found by a skip scan of
+// jobs_claimable (one index probe per type). $2 is unused but keeps the parameters alike.
+inline constexpr Statement kClaimJobsOfAnyType{"quern_claim_jobs_of_any_type", R"sql(
+  WITH RECURSIVE queue_names AS (
+    SELECT name FROM queues WHERE NOT paused AND ($1::text[] IS NULL OR name = ANY($1::text[])) AND $2::text[] IS NULL),
+  types AS (
+    SELECT q.name AS queue,
+           (SELECT a.type FROM jobs a WHERE a.state = 'available' AND a.queue = q.name ORDER BY a.type LIMIT 1) AS type
+    FROM queue_names q
+    UNION ALL
+    SELECT t.queue,
+           (SELECT a.type FROM jobs a WHERE a.state = 'available' AND a.queue = t.queue AND a.type > t.type
+            ORDER BY a.type LIMIT 1)
+    FROM types t WHERE t.type IS NOT NULL),
+  pairs AS (SELECT queue, type FROM types WHERE type IS NOT NULL),
+)sql" QUERN_PG_CLAIM_TAIL};
+
+// --- running jobs (fenced by state = 'running' AND attempt) --------------------------
+
+// $1 id[] $2 attempt[] $3 lease expiry[] $4 progress[] $5 stage[] $6 checkpoint[] $7 now.
+inline constexpr Statement kHeartbeatJobs{"quern_heartbeat_jobs", R"sql(
+  UPDATE jobs j
+  SET lease_expires_at = b.lease_expires_at, progress = coalesce(b.progress, j.progress),
+      stage = coalesce(b.stage, j.stage), checkpoint = coalesce(b.checkpoint::json, j.checkpoint), updated_at = $7
+  FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::double precision[], $5::text[], $6::text[])
+       AS b(id, attempt, lease_expires_at, progress, stage, checkpoint)
+  WHERE j.id = b.id AND j.state = 'running' AND j.attempt = b.attempt
+  RETURNING j.id, j.attempt
+)sql"};
+
+// The jobs a batch of finishes or rescues names, locked until commit.
+inline constexpr Statement kLockJobsForFinish{"quern_lock_jobs_for_finish", R"sql(
+  SELECT id, queue, state, attempt, failures, max_attempts FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+)sql"};
+
+// Ends runs (finishes and rescues), each row as the caller worked it out:
+// $1 id[] $2 state[] $3 failures added[] $4 error[] (NULL: kept) $5 run_at[] (NULL: kept)
+// $6 finished_at[] $7 result[] (JSON, for completed jobs) $8 now.
+inline constexpr Statement kEndRuns{"quern_end_runs", R"sql(
+  UPDATE jobs j
+  SET state = e.state, failures = j.failures + e.failed, error = coalesce(e.error, j.error),
+      run_at = coalesce(e.run_at, j.run_at), finished_at = e.finished_at,
+      result = CASE WHEN e.state = 'completed' THEN e.result::json ELSE j.result END,
+      progress = CASE WHEN e.state = 'completed' THEN 1 ELSE j.progress END,
+      updated_at = $8, lease_owner = NULL, lease_expires_at = NULL
+  FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
+       AS e(id, state, failed, error, run_at, finished_at, result)
+  WHERE j.id = e.id
+)sql"};
+
+// A running job's log size and last chunk, locked (appends to one job are serialized).
+inline constexpr Statement kLockRunningJobLog{"quern_lock_running_job_log", R"sql(
+  SELECT j.log_bytes, (SELECT coalesce(max(l.seq), 0) FROM job_logs l WHERE l.job_id = j.id)
+  FROM jobs j WHERE j.id = $1 AND j.state = 'running' AND j.attempt = $2
+  FOR UPDATE OF j
+)sql"};
+
+inline constexpr Statement kInsertLogChunk{"quern_insert_log_chunk", R"sql(
+  INSERT INTO job_logs (job_id, seq, attempt, at, bytes, chunk) VALUES ($1, $2, $3, $4, $5, $6::bytea)
+)sql"};
+
+inline constexpr Statement kSelectLogChunkSizes{"quern_select_log_chunk_sizes",
+                                                "SELECT seq, bytes FROM job_logs WHERE job_id = $1 ORDER BY seq"};
+
+inline constexpr Statement kDeleteLogChunksUpTo{"quern_delete_log_chunks_up_to",
+                                                "DELETE FROM job_logs WHERE job_id = $1 AND seq <= $2"};
+
+inline constexpr Statement kSetLogBytes{"quern_set_log_bytes", "UPDATE jobs SET log_bytes = $2 WHERE id = $1"};
+
+// --- maintenance ---------------------------------------------------------------------
+
+inline constexpr Statement kLockExpiredLeases{"quern_lock_expired_leases", R"sql(
+  SELECT id, queue, state, attempt, failures, max_attempts FROM jobs
+  WHERE state = 'running' AND lease_expires_at <= $1
+  ORDER BY lease_expires_at
+  FOR UPDATE SKIP LOCKED
+)sql"};
+
+inline constexpr Statement kLockRunningJobsOfOwners{"quern_lock_running_jobs_of_owners", R"sql(
+  SELECT id, queue, state, attempt, failures, max_attempts FROM jobs
+  WHERE state = 'running' AND lease_owner = ANY($1::text[])
+  ORDER BY id
+  FOR UPDATE SKIP LOCKED
+)sql"};
+
+inline constexpr Statement kSelectLeaseOwners{"quern_select_lease_owners", R"sql(
+  SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL ORDER BY 1
+)sql"};
+
+inline constexpr Statement kSelectNextScheduledAt{"quern_select_next_scheduled_at", R"sql(
+  SELECT min(s.run_at)
+  FROM (SELECT name FROM queues WHERE $1::text[] IS NULL OR name = ANY($1::text[])) q
+  CROSS JOIN LATERAL (
+    SELECT j.run_at FROM jobs j WHERE j.state = 'scheduled' AND j.queue = q.name ORDER BY j.run_at LIMIT 1) s
+)sql"};
+
+inline constexpr Statement kLockExpiringJobs{"quern_lock_expiring_jobs", R"sql(
+  SELECT id FROM jobs
+  WHERE expires_at IS NOT NULL AND state IN ('scheduled', 'available', 'blocked') AND expires_at <= $1
+  ORDER BY expires_at, id
+  FOR UPDATE SKIP LOCKED
+)sql"};
+
+inline constexpr Statement kSelectJobsWaitingOnFiles{"quern_select_jobs_waiting_on_files", R"sql(
+  SELECT id, needs_files FROM jobs WHERE state = 'blocked' AND NOT files_met ORDER BY id
+)sql"};
+
+inline constexpr Statement kMarkFilesMet{"quern_mark_files_met",
+                                         "UPDATE jobs SET files_met = true, updated_at = $2 WHERE id = $1"};
+
+// Final jobs of one state finished before $2 (NULL: any time), deleted.
+inline constexpr Statement kDeleteFinishedJobs{"quern_delete_finished_jobs", R"sql(
+  DELETE FROM jobs
+  WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = $1
+    AND ($2::bigint IS NULL OR finished_at < $2::bigint)
+  RETURNING id, queue
+)sql"};
+
+// --- dependencies ----------------------------------------------------------------------
+
+inline constexpr Statement kSelectDependents{"quern_select_dependents", R"sql(
+  SELECT job_id FROM job_dependencies WHERE depends_on_id = $1 ORDER BY job_id
+)sql"};
+
+// Dependencies of $1 that are still there and not completed (a completed job that was
+// deleted later no longer holds anyone back).
+inline constexpr Statement kCountUnmetDependencies{"quern_count_unmet_dependencies", R"sql(
+  SELECT count(*) FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
+  WHERE d.job_id = $1 AND j.state <> 'completed'
+)sql"};
+
+inline constexpr Statement kUnblockJob{"quern_unblock_job", "UPDATE jobs SET state = $2, updated_at = $3 WHERE id = $1"};
+
+// --- admin -------------------------------------------------------------------------------
+
+inline constexpr Statement kCancelJob{"quern_cancel_job", R"sql(
+  UPDATE jobs
+  SET state = 'canceled', finished_at = $2, updated_at = $2, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = $1
+)sql"};
+
+inline constexpr Statement kExpireJob{"quern_expire_job", R"sql(
+  UPDATE jobs SET state = 'expired', finished_at = $2, updated_at = $2 WHERE id = $1
+)sql"};
+
+// A retried job runs now: a past expires_at is dropped, or it would expire at once.
+inline constexpr Statement kRetryJob{"quern_retry_job", R"sql(
+  UPDATE jobs
+  SET state = $2, failures = 0, run_at = $3, finished_at = NULL, updated_at = $3,
+      expires_at = CASE WHEN expires_at <= $3 THEN NULL ELSE expires_at END
+  WHERE id = $1
+)sql"};
+
+inline constexpr Statement kSelectLiveJobIdByUniqueKey{"quern_select_live_job_id_by_unique_key", R"sql(
+  SELECT id FROM jobs
+  WHERE unique_key = $1 AND unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'blocked', 'running')
+)sql"};
+
+inline constexpr Statement kSelectFailedJobIds{"quern_select_failed_job_ids", R"sql(
+  SELECT id FROM jobs
+  WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = 'failed' AND ($1::text IS NULL OR queue = $1)
+  ORDER BY id
+)sql"};
+
+inline constexpr Statement kSetPriority{"quern_set_priority",
+                                        "UPDATE jobs j SET priority = $2, updated_at = $3 WHERE j.id = $1 RETURNING" QUERN_PG_JOB_COLUMNS};
+
+// Removes a job and everything kept about it ($1 ids).
+inline constexpr Statement kDeleteJobs{"quern_delete_jobs", "DELETE FROM jobs WHERE id = ANY($1::bigint[])"};
+inline constexpr Statement kDeleteHistoryOfJobs{"quern_delete_history_of_jobs",
+                                                "DELETE FROM job_history WHERE job_id = ANY($1::bigint[])"};
+inline constexpr Statement kDeleteLogsOfJobs{"quern_delete_logs_of_jobs",
+                                             "DELETE FROM job_logs WHERE job_id = ANY($1::bigint[])"};
+inline constexpr Statement kDeleteDependenciesOfJobs{"quern_delete_dependencies_of_jobs", R"sql(
+  DELETE FROM job_dependencies WHERE job_id = ANY($1::bigint[]) OR depends_on_id = ANY($1::bigint[])
+)sql"};
+
+inline constexpr Statement kSetQueuePaused{"quern_set_queue_paused", R"sql(
+  INSERT INTO queues (name, paused, updated_at) VALUES ($1, $2, $3)
+  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at
+)sql"};
+
+inline constexpr Statement kSelectQueues{"quern_select_queues", "SELECT name, paused FROM queues ORDER BY name"};
+
+inline constexpr Statement kSelectStats{"quern_select_stats", R"sql(
+  SELECT q.name, q.paused, c.state, c.n
+  FROM queues q LEFT JOIN queue_counts c ON c.queue = q.name
+  ORDER BY q.name
+)sql"};
+
+inline constexpr Statement kSelectHistoryOfJob{"quern_select_history_of_job", R"sql(
+  SELECT seq, job_id, at, from_state, to_state, attempt, detail FROM job_history WHERE job_id = $1 ORDER BY seq
+)sql"};
+
+inline constexpr Statement kSelectHistorySince{"quern_select_history_since", R"sql(
+  SELECT seq, job_id, at, from_state, to_state, attempt, detail FROM job_history
+  WHERE seq > $1 ORDER BY seq LIMIT $2
+)sql"};
+
+inline constexpr Statement kSelectFinishesSince{"quern_select_finishes_since", R"sql(
+  SELECT minute, state, n FROM finishes_per_minute WHERE minute >= $1 ORDER BY minute, state
+)sql"};
+
+inline constexpr Statement kSelectLogChunks{"quern_select_log_chunks", R"sql(
+  SELECT seq, attempt, at, chunk FROM job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq
+)sql"};
+
+// --- settings --------------------------------------------------------------------------
+
+inline constexpr Statement kSelectSetting{"quern_select_setting", "SELECT value_json FROM settings WHERE key = $1"};
+inline constexpr Statement kSelectSettings{"quern_select_settings", "SELECT key, value_json FROM settings ORDER BY key"};
+inline constexpr Statement kPutSetting{"quern_put_setting", R"sql(
+  INSERT INTO settings (key, value_json, updated_at) VALUES ($1, $2, $3)
+  ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at
+)sql"};
+
+}  // namespace quern::postgres

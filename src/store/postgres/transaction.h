@@ -1,0 +1,77 @@
+// One store call's transaction on a PostgreSQL connection, and the bookkeeping every
+// job move needs: a history entry, the queue_counts delta, finishes per minute.
+//
+// The bookkeeping is kept in memory while the call runs and written at commit in one
+// statement (statements.h, kWriteBookkeeping) under an advisory lock held until the
+// COMMIT is done. So history seqs, which are the event ids, are handed out in commit
+// order: a reader of the event feed that has seen seq N never meets a smaller seq
+// later. (PostgreSQL already serializes the commits of transactions that NOTIFY, which
+// every change does, so the lock costs no concurrency that was there.)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "quern/job.h"
+#include "store/postgres/pg_connection.h"
+
+namespace quern::postgres {
+
+struct TransactionSettings {
+  int64_t bookkeeping_lock_key = 0;  // the advisory lock of kWriteBookkeeping
+  std::string channel;               // NOTIFY channel of this database
+  std::string notify_payload;        // names this process (its listener skips its own)
+};
+
+class Transaction {
+ public:
+  // BEGIN on `db`.
+  Transaction(Connection& db, const TransactionSettings& settings);
+  // Rolls back unless committed.
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // A statement that changes nothing.
+  Result read(const Statement& statement, const Params& params = {});
+  // A statement that may change rows: if it does, the commit notifies listeners.
+  Result write(const Statement& statement, const Params& params = {});
+
+  // Records that a job moved (`from` unset: it was enqueued): its history entry, the
+  // count delta of its queue, and a finish of its minute if it completed or failed.
+  void record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to, int attempt,
+                   Time at, std::string_view detail);
+  // Adds `delta` jobs in `state` to `queue`'s count (negative for deleted jobs).
+  void count(const std::string& queue, JobState state, int64_t delta);
+
+  // Writes the bookkeeping, notifies if anything changed, and commits. Returns
+  // whether anything changed.
+  bool commit();
+
+  Connection& db() { return db_; }
+
+ private:
+  struct HistoryRow {
+    JobId id;
+    int64_t at;
+    std::optional<JobState> from;
+    JobState to;
+    int attempt;
+    std::string detail;
+  };
+
+  Connection& db_;
+  const TransactionSettings& settings_;
+  bool open_ = false;
+  bool changed_ = false;
+  std::vector<HistoryRow> history_;
+  std::map<std::pair<std::string, JobState>, int64_t> counts_;
+  std::map<std::pair<int64_t, JobState>, int64_t> finishes_;  // (minute, state) → n
+};
+
+}  // namespace quern::postgres

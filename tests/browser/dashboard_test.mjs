@@ -1,0 +1,418 @@
+// Browser tests of the Quern dashboard: a real `quern serve` (started by run.sh) and a
+// real headless Chromium. Each test drives the page the way a person would (clicks,
+// no reloads) and checks what the page shows against what the API says.
+//
+// Environment (set by run.sh): QUERN_URL, QUERN_SERVER_PID, QUERN_TOKEN_URL,
+// QUERN_TOKEN_SERVER_PID, QUERN_TOKEN, QUERN_WORK_DIR, QUERN_SCREENSHOT_DIR, QUERN_CHROMIUM.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tests/browser/run.sh BUILD_DIR`);
+  return value;
+};
+const BASE = env('QUERN_URL');
+const TOKEN_BASE = env('QUERN_TOKEN_URL');
+const TOKEN = env('QUERN_TOKEN');
+const WORK = env('QUERN_WORK_DIR');
+const SHOTS = env('QUERN_SCREENSHOT_DIR');
+const WAIT_MS = 15000;
+
+let browser;
+let page;
+const consoleErrors = [];
+
+// --- helpers -----------------------------------------------------------------------
+
+async function api(method, path, body, { base = BASE, token = null } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return json;
+}
+
+const enqueue = (job) => api('POST', '/api/v1/jobs', job);
+const getJob = (id) => api('GET', `/api/v1/jobs/${id}`);
+
+// Polls `check` until it returns a truthy value; fails with `what` after the deadline.
+async function eventually(what, check, timeoutMs = WAIT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function waitForServer(base, pidVariable) {
+  const pid = Number(env(pidVariable));
+  await eventually(`quern serve at ${base}`, async () => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      throw new Error(`quern serve (pid ${pid}) exited; see its log`);
+    }
+    const response = await fetch(`${base}/healthz`).catch(() => null);
+    return response && response.ok;
+  }, 20000);
+}
+
+function watchConsole(target) {
+  target.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
+  });
+  target.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+}
+
+async function openDashboard(context, base = BASE) {
+  const opened = await context.newPage();
+  watchConsole(opened);
+  await opened.goto(base);
+  return opened;
+}
+
+const jobRow = (id) => page.locator(`#jobs-body tr[data-job-id="${id}"]`);
+const runningRow = (id) => page.locator(`#running-body tr[data-job-id="${id}"]`);
+
+async function showTab(tab, queue = '') {
+  await page.click(`#tabs [data-tab="${tab}"]`);
+  await page.selectOption('#filter-queue', queue);
+}
+
+async function tileCount(state) {
+  const text = await page.textContent(`#tiles [data-state="${state}"] .tile-count`);
+  return Number(text.replaceAll(',', ''));
+}
+
+// A shell job that reports progress 0.3, then 0.6, each time waiting for the test to
+// create the next step file, so the test sets the pace without sleeping.
+function steppedJob(name) {
+  const dir = join(WORK, name);
+  const script = [
+    `mkdir -p ${dir}`,
+    'echo "::stage download"', 'echo "::progress 0.3"',
+    `while [ ! -f ${dir}/step1 ]; do sleep 0.05; done`,
+    'echo "::stage transcode"', 'echo "::progress 0.6"',
+    `while [ ! -f ${dir}/step2 ]; do sleep 0.05; done`,
+    'echo finished',
+  ].join('; ');
+  return { job: { command: ['sh', '-c', script], queue: 'media', tags: ['film'] }, step: (n) => writeFileSync(join(dir, `step${n}`), '') };
+}
+
+// --- setup -------------------------------------------------------------------------
+
+before(async () => {
+  await waitForServer(BASE, 'QUERN_SERVER_PID');
+  await waitForServer(TOKEN_BASE, 'QUERN_TOKEN_SERVER_PID');
+  browser = await chromium.launch({
+    executablePath: process.env.QUERN_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  page = await openDashboard(context);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// --- tests -------------------------------------------------------------------------
+
+test('the page loads, connects to the event stream and logs no error', async () => {
+  await page.waitForSelector('#connection[data-status="live"]', { timeout: WAIT_MS });
+  assert.match(await page.title(), /Quern/);
+  assert.equal(await page.locator('#tiles .tile').count(), 8);
+  await page.evaluate(() => { window.__sameDocument = true; });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('assets come with their content types and the scripts never build markup from strings', async () => {
+  const index = await fetch(`${BASE}/`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /^text\/html/);
+  assert.match(index.headers.get('content-security-policy') || '', /default-src 'self'/);
+  const html = await index.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+  for (const [path, type] of [['/assets/app.css', /^text\/css/], ['/assets/favicon.svg', /^image\/svg\+xml/]]) {
+    const response = await fetch(BASE + path);
+    assert.equal(response.status, 200, path);
+    assert.match(response.headers.get('content-type'), type, path);
+  }
+  const scripts = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((entry) => new URL(entry.name).pathname).filter((path) => path.endsWith('.js')));
+  assert.ok(scripts.includes('/assets/app.js'), `loaded scripts: ${scripts}`);
+  for (const path of scripts) {
+    const response = await fetch(BASE + path);
+    assert.match(response.headers.get('content-type'), /^text\/javascript/, path);
+    assert.doesNotMatch(await response.text(), /innerHTML|outerHTML|insertAdjacentHTML|document\.write/, path);
+  }
+  assert.equal((await fetch(`${BASE}/assets/nothing-here.js`)).status, 404);
+});
+
+test('a job enqueued through the API appears without a reload', async () => {
+  const before = await tileCount('available');
+  const job = await enqueue({ type: 'email', queue: 'mail', payload: { to: 'ada@example.com' }, tags: ['welcome'] });
+  await showTab('available');
+  await jobRow(job.id).waitFor({ timeout: WAIT_MS });
+  assert.match(await jobRow(job.id).textContent(), /ada@example\.com/);
+  await eventually('the available tile to count the job', async () => (await tileCount('available')) === before + 1);
+  await page.waitForSelector('#queues-body tr[data-queue="mail"]');
+  assert.ok(await page.evaluate(() => window.__sameDocument));
+});
+
+test('a running job shows its progress and stage as they change, live', async () => {
+  const stepped = steppedJob('progress');
+  const job = await enqueue(stepped.job);
+  const row = runningRow(job.id);
+  const bar = row.locator('[role="progressbar"]');
+  await eventually('progress 30%', async () => (await bar.getAttribute('aria-valuenow')) === '30');
+  assert.equal(await row.locator('.stage').textContent(), 'download');
+  stepped.step(1);
+  await eventually('progress 60%', async () => (await bar.getAttribute('aria-valuenow')) === '60');
+  assert.equal(await row.locator('.stage').textContent(), 'transcode');
+  assert.equal(await row.locator('.progress-label').textContent(), '60%');
+  stepped.step(2);
+  await row.waitFor({ state: 'detached', timeout: WAIT_MS });
+  assert.equal((await getJob(job.id)).state, 'completed');
+  await showTab('completed');
+  await jobRow(job.id).waitFor({ timeout: WAIT_MS });
+  assert.ok(await page.evaluate(() => window.__sameDocument));
+});
+
+test('cancel and retry by clicking in the list', async () => {
+  const job = await enqueue({ type: 'report', queue: 'ops', payload: { month: '2024-05' } });
+  await showTab('available', 'ops');
+  await jobRow(job.id).locator('button[data-action="cancel"]').click();
+  await eventually('the job to be canceled', async () => (await getJob(job.id)).state === 'canceled');
+  await jobRow(job.id).waitFor({ state: 'detached', timeout: WAIT_MS });  // it left the available tab
+  await showTab('canceled', 'ops');
+  await jobRow(job.id).waitFor({ timeout: WAIT_MS });
+  assert.equal(await jobRow(job.id).getAttribute('data-state'), 'canceled');
+  await jobRow(job.id).locator('button[data-action="retry"]').click();
+  await eventually('the job to be available again', async () => (await getJob(job.id)).state === 'available');
+  await jobRow(job.id).waitFor({ state: 'detached', timeout: WAIT_MS });
+});
+
+test('a failed job retried by a click runs again', async () => {
+  const flag = join(WORK, 'fixed');
+  const job = await enqueue({ command: ['sh', '-c', `echo "checking ${flag}"; test -f ${flag} || { echo "not fixed yet" >&2; exit 65; }`],
+                              queue: 'fragile' });
+  await eventually('the job to fail', async () => (await getJob(job.id)).state === 'failed');
+  await showTab('failed', 'fragile');
+  await jobRow(job.id).waitFor({ timeout: WAIT_MS });
+  writeFileSync(flag, '');
+  await jobRow(job.id).locator('button[data-action="retry"]').click();
+  await eventually('the retried job to complete', async () => (await getJob(job.id)).state === 'completed');
+  await jobRow(job.id).waitFor({ state: 'detached', timeout: WAIT_MS });
+  await showTab('completed', 'fragile');
+  await jobRow(job.id).waitFor({ timeout: WAIT_MS });
+});
+
+test('pause and resume a queue by clicking, and see a pause made elsewhere', async () => {
+  const row = page.locator('#queues-body tr[data-queue="mail"]');
+  await row.locator('button[data-action="pause"]').click();
+  await eventually('mail to be paused', async () => {
+    const { queues } = await api('GET', '/api/v1/queues');
+    return queues.find((queue) => queue.name === 'mail')?.paused === true;
+  });
+  await row.locator('.badge-paused').waitFor({ timeout: WAIT_MS });
+  await row.locator('button[data-action="resume"]').click();
+  await row.locator('.badge-paused').waitFor({ state: 'detached', timeout: WAIT_MS });
+  const { queues } = await api('GET', '/api/v1/queues');
+  assert.equal(queues.find((queue) => queue.name === 'mail').paused, false);
+
+  await api('POST', '/api/v1/queues/ops/pause', {});
+  await page.locator('#queues-body tr[data-queue="ops"] .badge-paused').waitFor({ timeout: WAIT_MS });
+  await api('POST', '/api/v1/queues/ops/resume', {});
+  await page.locator('#queues-body tr[data-queue="ops"] .badge-paused').waitFor({ state: 'detached', timeout: WAIT_MS });
+});
+
+test('the job panel shows the job and its actions work', async () => {
+  const job = await enqueue({ type: 'transcode', queue: 'ops', priority: 10, payload: { file: '/media/a.mkv' },
+                              tags: ['night'] });
+  await showTab('available', 'ops');
+  await jobRow(job.id).locator('td.type').click();
+  await page.waitForSelector(`#detail:not([hidden])`);
+  assert.equal(new URL(page.url()).hash, `#job/${job.id}`);
+  const panel = page.locator('#detail');
+  const panelState = () => panel.locator('.detail-header .badge').textContent();
+  await eventually('the panel to show the job', async () => (await panelState()) === 'available');
+  assert.match(await panel.textContent(), /\/media\/a\.mkv/);
+  await panel.locator('table.history tbody tr').first().waitFor();
+
+  await panel.locator('.priority-input').fill('25');
+  await panel.locator('.priority-form button').click();
+  await eventually('priority 25', async () => (await getJob(job.id)).priority === 25);
+
+  await panel.locator('button[data-action="cancel"]').click();
+  await eventually('the panel to show canceled', async () => (await panelState()) === 'canceled');
+  await eventually('two transitions in the history', async () => (await panel.locator('table.history tbody tr').count()) >= 2);
+
+  const remove = panel.locator('button[data-action="delete"]');
+  await remove.click();  // arms it
+  assert.match(await remove.textContent(), /sure/);
+  await remove.click();
+  await eventually('the job to be deleted', async () => {
+    const response = await fetch(`${BASE}/api/v1/jobs/${job.id}`);
+    return response.status === 404;
+  });
+  await page.waitForSelector('#detail.gone');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#detail', { state: 'hidden' });
+});
+
+test('a malicious payload, name, log and error show as text and never run', async () => {
+  const script = '<script>window.__pwned=1</script>';
+  const image = '<img src=x onerror="window.__pwned=1">';
+  const typed = await enqueue({ type: `<img src=x onerror="window.__pwned=1">`, queue: '<b>evil</b>',
+                                payload: { note: script, html: image }, tags: [image] });
+  const shell = await enqueue({ command: ['sh', '-c', `echo '${image}'; echo '::stage ${script}'; echo '${script}' >&2; exit 65`],
+                                queue: '<b>evil</b>' });
+  await eventually('the shell job to fail', async () => (await getJob(shell.id)).state === 'failed');
+
+  await showTab('all', '<b>evil</b>');
+  await jobRow(typed.id).waitFor({ timeout: WAIT_MS });
+  assert.match(await jobRow(typed.id).textContent(), /<script>window\.__pwned=1<\/script>/);
+  await page.locator('#queues-body tr[data-queue="<b>evil</b>"] .queue-name').filter({ hasText: '<b>evil</b>' }).waitFor();
+
+  await page.goto(`${BASE}/#job/${typed.id}`);
+  await page.locator('#detail pre').filter({ hasText: script }).waitFor({ timeout: WAIT_MS });
+  await page.goto(`${BASE}/#job/${shell.id}`);
+  await page.locator('#detail pre.log').filter({ hasText: image }).waitFor({ timeout: WAIT_MS });
+
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator('img[src="x"], b').count(), 0, 'no element was made from user text');
+  assert.equal(await page.locator('script:not([src])').count(), 0);
+  await page.goto(`${BASE}/`);
+  await page.evaluate(() => { window.__sameDocument = true; });
+});
+
+test('lists are paged 50 at a time, older and newer', async () => {
+  const jobs = Array.from({ length: 120 }, (_, i) => ({ type: 'thumbnail', queue: 'bulk', payload: { n: i } }));
+  const { jobs: created } = await api('POST', '/api/v1/jobs', { jobs });
+  const ids = created.map((job) => job.id).sort((a, b) => b - a);  // newest first
+  await showTab('available', 'bulk');
+  const rows = page.locator('#jobs-body tr[data-job-id]');
+  const firstId = async () => Number(await rows.first().getAttribute('data-job-id'));
+  await eventually('the first page', async () => (await rows.count()) === 50 && (await firstId()) === ids[0]);
+  assert.ok(await page.isDisabled('#newer'));
+  assert.match(await page.textContent('#page-info'), /^1–50 of 120$/);
+  await page.click('#older');
+  await eventually('the second page', async () => (await firstId()) === ids[50] && (await rows.count()) === 50);
+  await page.click('#older');
+  await eventually('the last page', async () => (await firstId()) === ids[100] && (await rows.count()) === 20);
+  assert.ok(await page.isDisabled('#older'));
+  assert.match(await page.textContent('#page-info'), /^101–120 of 120$/);
+  await page.click('#newer');
+  await eventually('back to the second page', async () => (await firstId()) === ids[50]);
+
+  await page.fill('#filter-type', 'no-such-type');
+  await eventually('an empty filtered list', async () => (await rows.count()) === 0);
+  await page.fill('#filter-type', '');
+  await eventually('the first page again', async () => (await firstId()) === ids[0]);
+});
+
+test('a burst of events costs about one refresh a second', async () => {
+  let statsRequests = 0;
+  const count = (request) => {
+    if (new URL(request.url()).pathname === '/api/v1/stats') statsRequests++;
+  };
+  page.on('request', count);
+  const started = Date.now();
+  for (let i = 0; i < 5; i++) {
+    await api('POST', '/api/v1/jobs', { jobs: Array.from({ length: 100 }, () => ({ type: 'burst', queue: 'burst' })) });
+  }
+  await eventually('the burst to be counted', async () => {
+    const { queues } = await api('GET', '/api/v1/stats');
+    const burst = queues.find((queue) => queue.name === 'burst');
+    return burst && (burst.states || burst.counts).available === 500 &&
+           (await page.textContent('#tabs [data-tab="available"] .tab-count')) !== '';
+  });
+  await page.waitForFunction(() => {
+    const row = document.querySelector('#queues-body tr[data-queue="burst"] td:nth-child(2)');
+    return row && row.textContent === '500';
+  }, null, { timeout: WAIT_MS });
+  const seconds = (Date.now() - started) / 1000;
+  page.off('request', count);
+  assert.ok(statsRequests <= Math.ceil(seconds) + 2, `${statsRequests} stats requests in ${seconds.toFixed(1)} s`);
+});
+
+test('a server with a token asks for it once and keeps it for the tab', async () => {
+  const context = await browser.newContext();
+  const guarded = await openDashboard(context, TOKEN_BASE);
+  const dialog = guarded.locator('#token-dialog');
+  await dialog.waitFor({ timeout: WAIT_MS });
+  await dialog.locator('input[name="token"]').fill(TOKEN);
+  await dialog.locator('button[value="ok"]').click();
+  await guarded.waitForSelector('#connection[data-status="live"]', { timeout: WAIT_MS });
+  assert.equal(await guarded.evaluate(() => sessionStorage.getItem('quern.token')), TOKEN);
+  const job = await api('POST', '/api/v1/jobs', { type: 'secret', queue: 'vault' }, { base: TOKEN_BASE, token: TOKEN });
+  await guarded.locator(`#jobs-body tr[data-job-id="${job.id}"], #tabs`).first().waitFor();
+  await guarded.reload();
+  await guarded.waitForSelector('#connection[data-status="live"]', { timeout: WAIT_MS });
+  assert.equal(await guarded.locator('#token-dialog[open]').count(), 0, 'no second prompt after a reload');
+  await guarded.waitForFunction(() => document.querySelector('#queues-body tr[data-queue="vault"]'), null,
+                                { timeout: WAIT_MS });
+  // The token server's own 401s before the token was entered are the only errors allowed.
+  for (let i = consoleErrors.length - 1; i >= 0; i--) {
+    if (/401/.test(consoleErrors[i]) && consoleErrors[i].includes(TOKEN_BASE)) consoleErrors.splice(i, 1);
+  }
+  await context.close();
+});
+
+test('screenshots of the dashboard, light and dark, with a job open', async () => {
+  const stepped = steppedJob('screenshot');
+  const job = await enqueue({ ...stepped.job, priority: 20 });
+  const stop = join(WORK, 'screenshot-scan-stop');
+  const scan = await enqueue({ command: ['sh', '-c', `echo "::stage scan"; echo "::progress 45%"; while [ ! -f ${stop} ]; do sleep 0.05; done`],
+                               queue: 'library', tags: ['nightly'] });
+  await enqueue({ type: 'publish', queue: 'library', payload: { item: 'Metropolis (1927)' },
+                  run_at: new Date(Date.now() + 3600e3).toISOString() });
+  const settled = async () => {
+    await page.waitForFunction(() => document.getElementById('toasts').childElementCount === 0 &&
+                                     document.getAnimations().every((animation) => animation.playState !== 'running'),
+                               null, { timeout: WAIT_MS });
+  };
+  await showTab('failed');
+  await eventually('both jobs to show their progress', async () =>
+    (await runningRow(job.id).locator('[role="progressbar"]').getAttribute('aria-valuenow')) === '30' &&
+    (await runningRow(scan.id).locator('[role="progressbar"]').getAttribute('aria-valuenow')) === '45');
+  await page.waitForSelector('#chart .chart-svg');
+  await settled();
+  await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await settled();
+  await page.screenshot({ path: join(SHOTS, 'dashboard-dark.png'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto(`${BASE}/#job/${job.id}`);
+  await page.locator('#detail .detail-header .badge').filter({ hasText: 'running' }).waitFor({ timeout: WAIT_MS });
+  await page.locator('#detail table.history tbody tr').nth(1).waitFor({ timeout: WAIT_MS });
+  await settled();
+  await page.screenshot({ path: join(SHOTS, 'dashboard-job.png') });
+  stepped.step(1);
+  stepped.step(2);
+  writeFileSync(stop, '');
+  await eventually('both jobs to complete', async () =>
+    (await getJob(job.id)).state === 'completed' && (await getJob(scan.id)).state === 'completed');
+});
+
+test('no console error or page error in the whole run', () => {
+  assert.deepEqual(consoleErrors, []);
+});

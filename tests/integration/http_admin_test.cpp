@@ -1,0 +1,173 @@
+// Stats, queues, settings, throughput, /healthz, /metrics and the store-error status of
+// the HTTP API, against a real `quern serve`.
+#include <sqlite3.h>
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "core/time_format.h"
+#include "http_harness.h"
+
+namespace quern::http_test {
+namespace {
+
+TEST(HttpAdmin, StatsHasTheCliShapeAndQueuesHaveCounts) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "a"}});
+  server.enqueue({{"type", "a"}, {"queue", "media"}, {"delay", "1h"}});
+  ASSERT_EQ(server.request("POST", "/api/v1/queues/empty/pause").status, 200);
+
+  const HttpResult stats = server.get("/api/v1/stats");
+  ASSERT_EQ(stats.status, 200);
+  EXPECT_EQ(stats.json(), server.cli().json({"stats"}));
+  EXPECT_EQ(stats.json()["states"]["available"], 1);
+  EXPECT_EQ(stats.json()["states"]["scheduled"], 1);
+
+  const Json queues = server.get("/api/v1/queues").json()["queues"];
+  ASSERT_EQ(queues.size(), 3u);
+  EXPECT_EQ(queues[0]["name"], "default");
+  EXPECT_EQ(queues[0]["counts"]["available"], 1);
+  EXPECT_EQ(queues[1]["name"], "empty");
+  EXPECT_EQ(queues[1]["paused"], true);
+  EXPECT_EQ(queues[2]["name"], "media");
+  EXPECT_EQ(queues[2]["counts"]["scheduled"], 1);
+  EXPECT_EQ(queues[2]["counts"].size(), 8u);  // every state
+}
+
+TEST(HttpAdmin, PauseAndResumeAQueue) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "a"}, {"queue", "bg"}});
+  const HttpResult paused = server.request("POST", "/api/v1/queues/bg/pause", "{}");
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(paused.json(), Json({{"queue", "bg"}, {"paused", true}}));
+  // A paused queue gives nothing to a remote worker.
+  EXPECT_TRUE(server.post("/api/v1/leases", {{"worker", "w"}, {"queues", {"bg"}}}).json()["jobs"].empty());
+  const HttpResult resumed = server.request("POST", "/api/v1/queues/bg/resume");
+  EXPECT_EQ(resumed.json(), Json({{"queue", "bg"}, {"paused", false}}));
+  EXPECT_EQ(server.post("/api/v1/leases", {{"worker", "w"}, {"queues", {"bg"}}}).json()["jobs"].size(), 1u);
+}
+
+TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult missing = server.get("/api/v1/settings/phase.enrich");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.error_code(), "not_found");
+
+  const HttpResult put_raw = server.request("PUT", "/api/v1/settings/phase.enrich", R"({"enabled":true,"batch":5})");
+  ASSERT_EQ(put_raw.status, 200) << put_raw.body;
+  EXPECT_EQ(server.get("/api/v1/settings/phase.enrich").json(),
+            Json({{"key", "phase.enrich"}, {"value", {{"enabled", true}, {"batch", 5}}}}));
+
+  ASSERT_EQ(server.request("PUT", "/api/v1/settings/limit", R"({"value":42})").status, 200);
+  EXPECT_EQ(server.get("/api/v1/settings/limit").json()["value"], 42);
+  ASSERT_EQ(server.request("PUT", "/api/v1/settings/name", R"("fast")").status, 200);
+  EXPECT_EQ(server.get("/api/v1/settings/name").json()["value"], "fast");
+  // The CLI sees what the API wrote.
+  EXPECT_EQ(server.cli().run({"config", "get", "limit"}).out, "42\n");
+
+  EXPECT_EQ(server.request("PUT", "/api/v1/settings/x", "{oops").status, 400);
+  EXPECT_EQ(server.request("PUT", "/api/v1/settings/x", "").status, 400);
+  const Json all = server.get("/api/v1/settings").json()["settings"];
+  EXPECT_EQ(all["limit"], 42);
+  EXPECT_EQ(all.size(), 3u);
+}
+
+TEST(HttpAdmin, ThroughputHasOneBucketPerMinuteOldestFirst) {
+  QuernServer server({"--concurrency", "0"});
+  const Json job = server.enqueue({{"type", "a"}});
+  const Json leased = server.post("/api/v1/leases", {{"worker", "w"}}).json()["jobs"][0];
+  ASSERT_EQ(server.post("/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/complete",
+                        {{"attempt", leased["attempt"]}})
+                .status,
+            200);
+  const HttpResult result = server.get("/api/v1/throughput?minutes=10");
+  ASSERT_EQ(result.status, 200) << result.body;
+  const Json buckets = result.json()["buckets"];
+  ASSERT_EQ(buckets.size(), 10u);
+  int64_t completed = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const Time minute = parse_rfc3339(buckets[i]["minute"].get<std::string>());
+    if (i > 0) {
+      EXPECT_EQ(minute - parse_rfc3339(buckets[i - 1]["minute"].get<std::string>()), std::chrono::minutes(1));
+    }
+    completed += buckets[i]["completed"].get<int64_t>();
+    EXPECT_EQ(buckets[i]["failed"], 0);
+  }
+  EXPECT_EQ(completed, 1);
+  EXPECT_EQ(server.get("/api/v1/throughput").json()["buckets"].size(), 60u);
+  EXPECT_EQ(server.get("/api/v1/throughput?minutes=0").status, 400);
+  EXPECT_EQ(server.get("/api/v1/throughput?minutes=x").status, 400);
+}
+
+TEST(HttpAdmin, HealthzAndMetrics) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult health = server.get("/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.json(), Json({{"status", "ok"}}));
+
+  server.enqueue({{"type", "a"}, {"queue", "media"}});
+  server.get("/api/v1/jobs/999");
+  const HttpResult metrics = server.get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.header("Content-Type").rfind("text/plain", 0), 0u);
+  const std::string& text = metrics.body;
+  for (const char* line : {"# TYPE quern_jobs gauge", "quern_jobs{queue=\"media\",state=\"available\"} 1",
+                           "# TYPE quern_jobs_enqueued_total counter", "quern_jobs_enqueued_total 1",
+                           "quern_jobs_completed_total 0", "quern_jobs_failed_total 0",
+                           "# TYPE quern_lease_claim_latency_seconds histogram",
+                           "quern_lease_claim_latency_seconds_bucket{le=\"+Inf\"} 0", "quern_leases_rescued_total 0",
+                           "quern_store_errors_total 0", "# TYPE quern_http_requests_total counter",
+                           "quern_http_requests_total{route=\"/api/v1/jobs\",code=\"201\"} 1",
+                           "quern_http_requests_total{route=\"/api/v1/jobs/{id}\",code=\"404\"} 1"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
+}
+
+TEST(HttpAdmin, JsonLogsAreOneObjectPerLine) {
+  QuernServer server({"--concurrency", "0", "--log-format", "json"});
+  server.get("/api/v1/jobs/12345");
+  ASSERT_TRUE(eventually([&] { return server.log().find("/api/v1/jobs/12345") != std::string::npos; }, 10s));
+  ASSERT_EQ(server.stop(), 0);
+  std::istringstream lines(server.log());
+  std::string line;
+  bool saw_request = false, saw_listening = false;
+  while (std::getline(lines, line)) {
+    const Json entry = Json::parse(line);  // every line is JSON
+    EXPECT_TRUE(entry.contains("time") && entry.contains("level") && entry.contains("msg")) << line;
+    if (entry["msg"] == "request" && entry.value("path", "") == "/api/v1/jobs/12345") {
+      saw_request = true;
+      EXPECT_EQ(entry["method"], "GET");
+      EXPECT_EQ(entry["status"], 404);
+      EXPECT_TRUE(entry["duration_ms"].is_number());
+    }
+    saw_listening |= entry["msg"].get<std::string>().rfind("listening on http://127.0.0.1:", 0) == 0;
+  }
+  EXPECT_TRUE(saw_request) << server.log();
+  EXPECT_TRUE(saw_listening) << server.log();
+}
+
+// Another process holds SQLite's write lock past the busy timeout (5 s): writes answer
+// 503 with the store's error, reads still work (WAL), and the server recovers after.
+TEST(HttpAdmin, StoreBusyPastItsTimeoutIs503) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "a"}});
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(server.cli().db().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const HttpResult busy = server.post("/api/v1/jobs", {{"type", "b"}});
+  EXPECT_EQ(busy.status, 503) << busy.body;
+  EXPECT_EQ(busy.error_code(), "unavailable");
+  EXPECT_EQ(server.get("/healthz").status, 200);
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(server.post("/api/v1/jobs", {{"type", "b"}}).status, 201);
+  // Maintenance passes meanwhile may have met the lock too.
+  const std::string metrics = server.get("/metrics").body;
+  const size_t at = metrics.find("\nquern_store_errors_total ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoi(metrics.substr(at + 26)), 1);
+}
+
+}  // namespace
+}  // namespace quern::http_test

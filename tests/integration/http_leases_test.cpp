@@ -1,0 +1,219 @@
+// Remote workers over HTTP: leasing (immediate and long-poll), heartbeat, complete and
+// fail under the fencing rules, and a stale worker after its lease was rescued.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "http_harness.h"
+
+namespace quern::http_test {
+namespace {
+
+std::string job_path(const Json& job, const std::string& action) {
+  return "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/" + action;
+}
+
+// A lease request in the background; its answer and how long it took.
+struct PendingLease {
+  std::future<HttpResult> answer;
+  SteadyClock::time_point started;
+};
+
+PendingLease lease_in_background(const QuernServer& server, const Json& body) {
+  PendingLease pending;
+  pending.started = SteadyClock::now();
+  pending.answer = std::async(std::launch::async, [&server, body] { return server.post("/api/v1/leases", body); });
+  return pending;
+}
+
+TEST(HttpLeases, LeaseGivesRunningJobsWithTheirAttempt) {
+  QuernServer server({"--concurrency", "0"});
+  const int64_t id = server.enqueue({{"type", "transcribe"}, {"payload", {{"file", "a.wav"}}}})["id"];
+  server.enqueue({{"type", "other"}});
+  const HttpResult result = server.post("/api/v1/leases", {{"worker", "gpu-1"}, {"types", {"transcribe"}}, {"max", 5}});
+  ASSERT_EQ(result.status, 200) << result.body;
+  const Json jobs = result.json()["jobs"];
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["id"], id);
+  EXPECT_EQ(jobs[0]["state"], "running");
+  EXPECT_EQ(jobs[0]["attempt"], 1);
+  EXPECT_EQ(jobs[0]["payload"], Json({{"file", "a.wav"}}));
+  EXPECT_EQ(jobs[0]["lease_owner"].get<std::string>().rfind("remote:gpu-1@", 0), 0u);
+  // Nothing more of that type: an answer at once without `wait`.
+  EXPECT_TRUE(server.post("/api/v1/leases", {{"worker", "gpu-1"}, {"types", {"transcribe"}}}).json()["jobs"].empty());
+}
+
+TEST(HttpLeases, BadLeaseRequestsAre400) {
+  QuernServer server({"--concurrency", "0"});
+  for (const Json& body : {Json({{"worker", ""}}), Json({{"worker", 7}}), Json({{"worker", "w"}, {"max", 0}}),
+                           Json({{"worker", "w"}, {"wait", "forever"}}), Json({{"worker", "w"}, {"lease", "1ms"}}),
+                           Json({{"worker", "w"}, {"types", 3}}), Json({{"worker", "w"}, {"colour", "red"}})}) {
+    const HttpResult result = server.post("/api/v1/leases", body);
+    EXPECT_EQ(result.status, 400) << body.dump() << " → " << result.body;
+  }
+}
+
+TEST(HttpLeases, AWaitingLeaseGetsAJobEnqueuedLaterAtOnce) {
+  QuernServer server({"--concurrency", "0"});
+  PendingLease pending = lease_in_background(server, {{"worker", "w"}, {"types", {"rip"}}, {"wait", "10s"}});
+  // The lease is waiting (nothing to claim) when the job comes.
+  ASSERT_EQ(pending.answer.wait_for(200ms), std::future_status::timeout);
+  const Json job = server.enqueue({{"type", "rip"}});
+  const HttpResult result = pending.answer.get();
+  const auto waited = SteadyClock::now() - pending.started;
+  ASSERT_EQ(result.status, 200) << result.body;
+  ASSERT_EQ(result.json()["jobs"].size(), 1u);
+  EXPECT_EQ(result.json()["jobs"][0]["id"], job["id"]);
+  EXPECT_LT(waited, 5s) << "the lease waited for its whole wait instead of taking the job";
+}
+
+TEST(HttpLeases, AJobAddedByAnotherProcessIsHandedOverWithinMilliseconds) {
+  QuernServer server({"--concurrency", "0"});
+  PendingLease pending = lease_in_background(server, {{"worker", "w"}, {"types", {"rip"}}, {"wait", "20s"}});
+  ASSERT_EQ(pending.answer.wait_for(200ms), std::future_status::timeout);
+  // From starting `quern add` (a whole process: start, open, commit, exit) to the answer.
+  const auto adding = SteadyClock::now();
+  const int64_t id = server.cli().add({"--type", "rip"});
+  ASSERT_EQ(pending.answer.wait_for(5s), std::future_status::ready);
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - adding);
+  const HttpResult result = pending.answer.get();
+  ASSERT_EQ(result.json()["jobs"].size(), 1u);
+  EXPECT_EQ(result.json()["jobs"][0]["id"], id);
+  // The server polls the change counter every 2 ms; the bound is generous for loaded
+  // machines and sanitizer builds.
+  EXPECT_LT(latency, 1500ms);
+  std::cout << "[ info ] quern add started → job handed to the waiting lease: " << latency.count() << " ms\n";
+}
+
+TEST(HttpLeases, AWaitEndsEmptyAfterItsDuration) {
+  QuernServer server({"--concurrency", "0"});
+  const auto started = SteadyClock::now();
+  const HttpResult result = server.post("/api/v1/leases", {{"worker", "w"}, {"wait", 0.3}});
+  EXPECT_GE(SteadyClock::now() - started, 300ms);
+  ASSERT_EQ(result.status, 200);
+  EXPECT_TRUE(result.json()["jobs"].empty());
+}
+
+TEST(HttpLeases, HeartbeatCompleteAndStaleAttempts) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "t"}});
+  const Json job = server.post("/api/v1/leases", {{"worker", "w"}}).json()["jobs"][0];
+  const int attempt = job["attempt"];
+
+  const HttpResult beat = server.post(job_path(job, "heartbeat"),
+                                      {{"attempt", attempt}, {"progress", 0.5}, {"stage", "encode"}, {"checkpoint", {{"frame", 10}}}});
+  ASSERT_EQ(beat.status, 200) << beat.body;
+  EXPECT_EQ(beat.json()["progress"], 0.5);
+  EXPECT_EQ(beat.json()["stage"], "encode");
+  EXPECT_EQ(beat.json()["checkpoint"], Json({{"frame", 10}}));
+  EXPECT_EQ(server.post(job_path(job, "heartbeat"), {{"attempt", attempt}, {"progress", 2}}).status, 400);
+  EXPECT_EQ(server.post(job_path(job, "heartbeat"), Json::object()).status, 400);
+
+  const HttpResult stale = server.post(job_path(job, "complete"), {{"attempt", attempt + 1}});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(stale.error_code(), "aborted");
+  EXPECT_EQ(server.job(job["id"])["state"], "running");
+
+  const HttpResult done = server.post(job_path(job, "complete"), {{"attempt", attempt}, {"result", {{"words", 12}}}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.json()["state"], "completed");
+  EXPECT_EQ(done.json()["result"], Json({{"words", 12}}));
+  // Once finished, every call of that worker is stale and changes nothing.
+  EXPECT_EQ(server.post(job_path(job, "complete"), {{"attempt", attempt}}).status, 409);
+  EXPECT_EQ(server.post(job_path(job, "heartbeat"), {{"attempt", attempt}}).status, 409);
+  EXPECT_EQ(server.post(job_path(job, "fail"), {{"attempt", attempt}, {"error", "late"}}).status, 409);
+  EXPECT_EQ(server.job(job["id"])["state"], "completed");
+  EXPECT_EQ(server.post("/api/v1/jobs/999/heartbeat", {{"attempt", 1}}).status, 404);
+}
+
+TEST(HttpLeases, FailRetriesFailsForGoodOrSnoozes) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "t"}, {"max_attempts", 3}});
+  Json job = server.post("/api/v1/leases", {{"worker", "w"}}).json()["jobs"][0];
+
+  // A counted failure, retried after a backoff.
+  HttpResult failed = server.post(job_path(job, "fail"), {{"attempt", job["attempt"]}, {"error", "exit 1"}});
+  ASSERT_EQ(failed.status, 200) << failed.body;
+  EXPECT_EQ(failed.json()["state"], "scheduled");
+  EXPECT_EQ(failed.json()["failures"], 1);
+  EXPECT_EQ(failed.json()["error"], "exit 1");
+
+  // A snooze is no failure.
+  ASSERT_TRUE(eventually([&] {
+    const Json jobs = server.post("/api/v1/leases", {{"worker", "w"}}).json()["jobs"];
+    if (!jobs.empty()) job = jobs[0];
+    return !jobs.empty();
+  }, 10s));
+  EXPECT_EQ(job["attempt"], 2);
+  HttpResult snoozed = server.post(job_path(job, "fail"), {{"attempt", 2}, {"snooze", "100ms"}});
+  ASSERT_EQ(snoozed.status, 200) << snoozed.body;
+  EXPECT_EQ(snoozed.json()["state"], "scheduled");
+  EXPECT_EQ(snoozed.json()["failures"], 1);
+
+  // retry=false: failed at once.
+  ASSERT_TRUE(eventually([&] {
+    const Json jobs = server.post("/api/v1/leases", {{"worker", "w"}}).json()["jobs"];
+    if (!jobs.empty()) job = jobs[0];
+    return !jobs.empty();
+  }, 10s));
+  EXPECT_EQ(server.post(job_path(job, "fail"), {{"attempt", job["attempt"]}, {"retry", false}, {"snooze", 1}}).status, 400);
+  HttpResult permanent = server.post(job_path(job, "fail"), {{"attempt", job["attempt"]}, {"error", "bad input"}, {"retry", false}});
+  ASSERT_EQ(permanent.status, 200) << permanent.body;
+  EXPECT_EQ(permanent.json()["state"], "failed");
+  EXPECT_EQ(permanent.json()["failures"], 2);
+}
+
+// A worker whose lease expired (it stopped heartbeating) is fenced off: the rescuer
+// gave the job back, another worker took it, and the late worker changes nothing.
+TEST(HttpLeases, StaleRemoteWorkerIsFencedAfterItsLeaseIsRescued) {
+  QuernServer server({"--concurrency", "0"});
+  const int64_t id = server.enqueue({{"type", "t"}})["id"];
+  const Json stale = server.post("/api/v1/leases", {{"worker", "slow"}, {"lease", "300ms"}}).json()["jobs"][0];
+  ASSERT_EQ(stale["attempt"], 1);
+  // The server's maintenance rescues it once the lease has expired (a failure counted).
+  ASSERT_TRUE(eventually([&] { return server.job(id)["state"] == "available"; }, 15s)) << server.job(id).dump();
+  EXPECT_EQ(server.job(id)["failures"], 1);
+  const Json fresh = server.post("/api/v1/leases", {{"worker", "fast"}}).json()["jobs"][0];
+  EXPECT_EQ(fresh["attempt"], 2);
+
+  for (const auto& [action, body] : std::vector<std::pair<std::string, Json>>{
+           {"complete", {{"attempt", 1}}}, {"fail", {{"attempt", 1}, {"error", "late"}}}, {"heartbeat", {{"attempt", 1}}}}) {
+    const HttpResult result = server.post(job_path(stale, action), body);
+    EXPECT_EQ(result.status, 409) << action << ": " << result.body;
+    EXPECT_EQ(result.error_code(), "aborted");
+  }
+  const Json now = server.job(id);
+  EXPECT_EQ(now["state"], "running");
+  EXPECT_EQ(now["attempt"], 2);
+  EXPECT_EQ(server.post(job_path(fresh, "complete"), {{"attempt", 2}}).json()["state"], "completed");
+  EXPECT_NE(server.get("/metrics").body.find("quern_leases_rescued_total 1"), std::string::npos);
+}
+
+TEST(HttpLeases, SigtermEndsWaitingLeasesAndStreamsPromptly) {
+  QuernServer server;
+  PendingLease pending = lease_in_background(server, {{"worker", "w"}, {"types", {"none"}}, {"wait", "60s"}});
+  RawHttpConnection events(server.port());
+  ASSERT_TRUE(events.send_request("GET", "/api/v1/events"));
+  ASSERT_TRUE(events.read_until([](const std::string& text) { return text.find("quern events") != std::string::npos; }, 10s));
+  ASSERT_EQ(pending.answer.wait_for(200ms), std::future_status::timeout);
+  const auto stopping = SteadyClock::now();
+  const auto status = server.stop(SIGTERM, 20s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << server.log();
+  EXPECT_LT(SteadyClock::now() - stopping, 5s);
+  ASSERT_EQ(pending.answer.wait_for(5s), std::future_status::ready);
+  const HttpResult answer = pending.answer.get();
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_TRUE(answer.json()["jobs"].empty());
+  // The stream ended cleanly (the last chunk came) and the connection closed.
+  const auto closing = SteadyClock::now();
+  events.read_until([](const std::string&) { return false; }, 10s);
+  EXPECT_FALSE(events.connected());
+  EXPECT_LT(SteadyClock::now() - closing, 5s);
+  EXPECT_NE(events.received().find("\r\n0\r\n\r\n"), std::string::npos);
+  EXPECT_NE(server.log().find("stopped"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace quern::http_test

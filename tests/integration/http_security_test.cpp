@@ -1,0 +1,144 @@
+// Who may call the HTTP API: the bearer token, the loopback rule, cross-site refusals,
+// limits on what a request may be, and the dashboard's headers.
+#include <gtest/gtest.h>
+
+#include "http_harness.h"
+
+namespace quern::http_test {
+namespace {
+
+const char* const kToken = "s3cret-token-value";
+
+TEST(HttpSecurity, TokenIsNeededEverywhereButHealthzAndTheDashboard) {
+  QuernServer server({"--concurrency", "0", "--token", kToken});
+  const HttpResult none = server.get("/api/v1/stats");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.error_code(), "unauthenticated");
+  EXPECT_EQ(none.header("WWW-Authenticate"), "Bearer");
+  const HttpResult wrong = server.get("/api/v1/stats", {{"Authorization", "Bearer nope"}});
+  EXPECT_EQ(wrong.status, 401);
+  const HttpResult prefix = server.get("/api/v1/stats", {{"Authorization", std::string("Bearer ") + kToken + "x"}});
+  EXPECT_EQ(prefix.status, 401);
+  const HttpResult basic = server.get("/api/v1/stats", {{"Authorization", std::string("Basic ") + kToken}});
+  EXPECT_EQ(basic.status, 401);
+  const HttpResult right = server.get("/api/v1/stats", {{"Authorization", std::string("Bearer ") + kToken}});
+  EXPECT_EQ(right.status, 200);
+
+  // Writes, metrics, the event stream and unknown routes too; nothing was enqueued.
+  EXPECT_EQ(server.post("/api/v1/jobs", {{"type", "a"}}).status, 401);
+  EXPECT_EQ(server.get("/metrics").status, 401);
+  EXPECT_EQ(server.get("/api/v1/events").status, 401);
+  EXPECT_EQ(server.get("/api/v1/nothing").status, 401);
+  EXPECT_EQ(server.cli().job_count(), 0u);
+  EXPECT_EQ(server.post("/api/v1/jobs", {{"type", "a"}}, {{"Authorization", std::string("Bearer ") + kToken}}).status, 201);
+
+  EXPECT_EQ(server.get("/healthz").status, 200);
+  EXPECT_EQ(server.get("/").status, 200);
+}
+
+TEST(HttpSecurity, TokenMayComeFromTheEnvironment) {
+  cli_test::RunOptions options;
+  options.set_env["QUERN_TOKEN"] = kToken;
+  QuernServer server({"--concurrency", "0"}, options);
+  EXPECT_EQ(server.get("/api/v1/stats").status, 401);
+  EXPECT_EQ(server.get("/api/v1/stats", {{"Authorization", std::string("Bearer ") + kToken}}).status, 200);
+}
+
+TEST(HttpSecurity, ListeningOffLoopbackWithoutATokenExits2) {
+  QuernCli cli;
+  for (const std::string address : {"0.0.0.0:0", "[::]:0", "192.0.2.1:7070"}) {
+    const cli_test::CliResult result = cli.run({"serve", "--listen", address});
+    EXPECT_EQ(result.status, 2) << address << ": " << result.err;
+    EXPECT_EQ(result.err_lines(), 1u) << result.err;
+    EXPECT_NE(result.err.find("token"), std::string::npos) << result.err;
+  }
+  // Bad options are usage errors too.
+  EXPECT_EQ(cli.run({"serve", "--listen", "nonsense"}).status, 2);
+  EXPECT_EQ(cli.run({"serve", "--listen", "127.0.0.1:99999"}).status, 2);
+  EXPECT_EQ(cli.run({"serve", "--log-format", "xml"}).status, 2);
+  EXPECT_EQ(cli.run({"serve", "--concurrency", "-1"}).status, 2);
+}
+
+TEST(HttpSecurity, AnAddressInUseIsAStoreLikeErrorNotACrash) {
+  QuernServer first({"--concurrency", "0"});
+  const cli_test::CliResult result =
+      first.cli().run({"serve", "--concurrency", "0", "--listen", "127.0.0.1:" + std::to_string(first.port())});
+  EXPECT_EQ(result.status, 5) << result.err;
+  EXPECT_EQ(result.err_lines(), 1u) << result.err;
+}
+
+TEST(HttpSecurity, CrossSiteWritesAreForbidden) {
+  QuernServer server({"--concurrency", "0"});
+  const std::string own_origin = "http://127.0.0.1:" + std::to_string(server.port());
+  const HttpResult other_origin = server.post("/api/v1/jobs", {{"type", "a"}}, {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(other_origin.status, 403);
+  EXPECT_EQ(other_origin.error_code(), "forbidden");
+  EXPECT_EQ(server.post("/api/v1/jobs", {{"type", "a"}}, {{"Origin", "null"}}).status, 403);
+  EXPECT_EQ(server.post("/api/v1/jobs", {{"type", "a"}}, {{"Sec-Fetch-Site", "cross-site"}}).status, 403);
+  EXPECT_EQ(server.request("DELETE", "/api/v1/jobs/1", "", {{"Origin", "http://evil.example"}}).status, 403);
+  EXPECT_EQ(server.request("PUT", "/api/v1/settings/k", "1", {{"Origin", "http://evil.example"}}).status, 403);
+  EXPECT_EQ(server.cli().job_count(), 0u);
+
+  // The dashboard's own page may write; reads are never refused for their origin.
+  EXPECT_EQ(server.post("/api/v1/jobs", {{"type", "a"}}, {{"Origin", own_origin}, {"Sec-Fetch-Site", "same-origin"}}).status,
+            201);
+  EXPECT_EQ(server.get("/api/v1/stats", {{"Origin", "http://evil.example"}}).status, 200);
+}
+
+TEST(HttpSecurity, ABrowsersBodyMustBeJson) {
+  QuernServer server({"--concurrency", "0"});
+  const std::string own_origin = "http://127.0.0.1:" + std::to_string(server.port());
+  RawHttpConnection raw(server.port());
+  // A form post, as a page could make a browser send without asking.
+  ASSERT_TRUE(raw.send_request("POST", "/api/v1/jobs", R"({"type":"a"})", {"Origin: " + own_origin, "Content-Type: text/plain"}));
+  const HttpResult form = raw.read_response();
+  EXPECT_EQ(form.status, 415) << form.body;
+  EXPECT_EQ(server.cli().job_count(), 0u);
+  // curl and scripts are not browsers: their bodies are taken as JSON whatever they say.
+  ASSERT_TRUE(raw.send_request("POST", "/api/v1/jobs", R"({"type":"a"})", {"Content-Type: application/x-www-form-urlencoded"}));
+  EXPECT_EQ(raw.read_response().status, 201);
+}
+
+TEST(HttpSecurity, OverlongPathsAndTooManyHeadersAreRefused) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult long_path = server.get("/api/v1/jobs/" + std::string(5000, '1'));
+  EXPECT_EQ(long_path.status, 414);
+  EXPECT_EQ(long_path.error_code(), "invalid_argument");
+  // With a body the connection is closed, since the body was never read.
+  RawHttpConnection raw(server.port());
+  ASSERT_TRUE(raw.send_request("POST", "/api/v1/" + std::string(5000, 'a'), R"({"type":"a"})"));
+  EXPECT_EQ(raw.read_response().status, 414);
+
+  // A GET with a body: refused, and the connection closed (the body is not read).
+  RawHttpConnection get_with_body(server.port());
+  ASSERT_TRUE(get_with_body.send_request("GET", "/api/v1/stats", R"({"x":1})"));
+  EXPECT_EQ(get_with_body.read_response().status, 400);
+
+  httplib::Headers many;
+  for (int i = 0; i < 150; ++i) many.emplace("X-Filler-" + std::to_string(i), "1");
+  const HttpResult headers = server.get("/api/v1/stats", many);
+  EXPECT_EQ(headers.status, 431);
+  EXPECT_EQ(server.get("/api/v1/stats").status, 200);
+}
+
+TEST(HttpSecurity, DashboardHasStrictHeadersAndNoInlineScript) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult page = server.get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type").rfind("text/html", 0), 0u);
+  const std::string policy = page.header("Content-Security-Policy");
+  EXPECT_NE(policy.find("default-src 'self'"), std::string::npos) << policy;
+  EXPECT_EQ(policy.find("unsafe-inline"), std::string::npos) << policy;
+  EXPECT_EQ(page.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  // Every <script> of the page loads a file.
+  size_t at = 0;
+  while ((at = page.body.find("<script", at)) != std::string::npos) {
+    const size_t end = page.body.find('>', at);
+    EXPECT_NE(page.body.substr(at, end - at).find("src="), std::string::npos) << page.body.substr(at, 200);
+    at = end;
+  }
+}
+
+}  // namespace
+}  // namespace quern::http_test
