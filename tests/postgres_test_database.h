@@ -37,7 +37,7 @@ inline std::string postgres_schema_url(const std::string& schema, bool synchrono
 inline void drop_postgres_schema(const std::string& schema) {
   PGconn* conn = PQconnectdb(postgres_test_url().value().c_str());
   if (PQstatus(conn) == CONNECTION_OK) {
-    const std::string sql = "SET client_min_messages TO warning; DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE";
+    const std::string sql = "SET client_min_messages TO warning; SET synchronous_commit TO off; DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE";
     PGresult* result = PQexec(conn, sql.c_str());
     EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
     PQclear(result);

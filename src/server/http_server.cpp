@@ -257,6 +257,9 @@ void HttpServer::Impl::start() {
   http_.set_payload_max_length(max_body_bytes_);
   http_.set_keep_alive_max_count(kKeepAliveRequests);
   http_.set_keep_alive_timeout(kKeepAliveSeconds);
+  // Without it a response on a kept-alive connection waits for the client's delayed
+  // ACK (Nagle): ~40 ms per dashboard request instead of well under 1 ms.
+  http_.set_tcp_nodelay(true);
   http_.set_read_timeout(kSocketTimeoutSeconds, 0);
   http_.set_write_timeout(kSocketTimeoutSeconds, 0);
   http_.set_default_headers({{"X-Content-Type-Options", "nosniff"}});

@@ -108,7 +108,14 @@ TEST(HttpAdmin, HealthzAndMetrics) {
 
   server.enqueue({{"type", "a"}, {"queue", "media"}});
   server.get("/api/v1/jobs/999");
-  const HttpResult metrics = server.get("/metrics");
+  // A request is counted once its response is sent: the next request may come first.
+  HttpResult metrics = server.get("/metrics");
+  ASSERT_TRUE(eventually(
+      [&] {
+        metrics = server.get("/metrics");
+        return metrics.body.find("route=\"/api/v1/jobs/{id}\",code=\"404\"") != std::string::npos;
+      },
+      10s));
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.header("Content-Type").rfind("text/plain", 0), 0u);
   const std::string& text = metrics.body;
