@@ -39,10 +39,10 @@ build: deps
 	cmake --build build -j $(JOBS)
 
 run: build
-	@echo "Starting a worker on the default database (\$$QUERN_DB, else \$$XDG_DATA_HOME/quern/quern.db)."
-	@echo "From another terminal:  build/quern add -- echo hello   then   build/quern ls"
+	@echo "Starting quern serve on the default database (\$$QUERN_DB, else \$$XDG_DATA_HOME/quern/quern.db)."
+	@echo "Dashboard: http://127.0.0.1:7070/   From another terminal:  build/quern add -- echo hello"
 	@echo "Stop it with Ctrl+C."
-	build/quern worker
+	build/quern serve
 
 build-asan: deps
 	$(CONFIGURE) -B build-asan -DQUERN_SANITIZE=address
