@@ -2,7 +2,7 @@
 # configurations and runs them in order.
 #
 #   make build   build/quern (RelWithDebInfo), with tests and benchmarks
-#   make run     a worker on the default database
+#   make run     quern serve (API, dashboard, shell workers) on the default database
 #   make test    release, ASan+UBSan, TSan and fuzz runs; stops at the first failure
 #   make bench   the benchmark programs in build/bench/
 #   make clean   every build directory
