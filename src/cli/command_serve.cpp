@@ -99,6 +99,8 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
   // Input is checked before the database is opened: bad input touches nothing.
   ServeSettings settings = build_serve_settings(args);
   raise_open_file_limit();
+  // Caught from here on: a SIGTERM while the database opens still means a clean stop.
+  StopSignals stop_signals;
   auto client = open_client(global);
   server::HttpServer http(client, settings.server);
   std::optional<WorkerPool> pool;
@@ -106,8 +108,6 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
     pool.emplace(client, settings.pool);
     pool->handle(std::string(kShellType), http.counted(make_shell_handler()));
   }
-
-  StopSignals stop_signals;
   http.start();
   if (pool) pool->start();
   http.log().info("listening on " + http.url(), {{"dashboard", http.url() + "/"},

@@ -42,11 +42,11 @@ WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
 
 int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
   const WorkerPoolOptions options = build_pool_options(args);
+  // Caught from here on: a SIGTERM while the database opens still means a clean stop.
+  StopSignals stop_signals;
   auto client = open_client(global);
   WorkerPool pool(client, options);
   pool.handle(std::string(kShellType), make_shell_handler());
-
-  StopSignals stop_signals;
   pool.start();
   // Each status line is one write: whoever reads it (a supervisor, a test) sees it whole.
   std::cerr << "quern worker: " + std::to_string(options.concurrency) +

@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 #include <system_error>
+
+#include "exec/proc_file.h"
 
 namespace fs = std::filesystem;
 
@@ -16,9 +16,9 @@ namespace quern {
 namespace {
 
 bool environment_has(pid_t pid, const std::string& entry) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
-  if (!in) return false;  // gone, or another user's
-  const std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto read = read_proc_file("/proc/" + std::to_string(pid) + "/environ");
+  if (!read) return false;  // gone, or another user's
+  const std::string& environ = *read;
   size_t start = 0;
   while (start < environ.size()) {
     size_t end = environ.find('\0', start);

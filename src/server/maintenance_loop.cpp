@@ -27,11 +27,12 @@ void MaintenanceLoop::stop() {
 }
 
 void MaintenanceLoop::run_pass() {
+  // Each rescue counted as soon as it is in the store, so /metrics never lags it.
   const auto expired = maintenance_.rescue_expired_leases();
+  metrics_.count_rescued(static_cast<int64_t>(expired.size()));
   const auto dead = maintenance_.rescue_dead_owners();
-  const int64_t rescued = static_cast<int64_t>(expired.size() + dead.size());
-  if (rescued > 0) {
-    metrics_.count_rescued(rescued);
+  metrics_.count_rescued(static_cast<int64_t>(dead.size()));
+  if (!expired.empty() || !dead.empty()) {
     log_.info("rescued jobs", {{"lease_expired", expired.size()}, {"owner_dead", dead.size()}});
   }
   maintenance_.promote_and_expire();

@@ -316,8 +316,11 @@ class CrashFixture : public ::testing::Test {
     FAIL() << "worker " << worker.pid() << " held the write lock at every stop";
   }
 
-  // SIGTERMs a worker and expects a clean exit (0) within `deadline`.
+  // SIGTERMs a worker and expects a clean exit (0) within `deadline`. A replacement
+  // started moments ago is first let reach main(): a SIGTERM before the binary has even
+  // run kills any program, which says nothing about Quern.
   void stop_gracefully(TestProcess& worker, std::chrono::milliseconds deadline = 30s) {
+    EXPECT_TRUE(worker.wait_for_output_line(kWorkerStartedLine)) << worker.output();
     worker.signal(SIGTERM);
     const auto status = worker.wait_for_exit(deadline);
     ASSERT_TRUE(status.has_value()) << "worker " << worker.pid() << " did not exit: " << worker.output();

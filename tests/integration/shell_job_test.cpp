@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "exec/proc_file.h"
 #include "exec/shell_handler.h"
 #include "exec/shell_payload.h"
 #include "quern/client.h"
@@ -132,8 +133,7 @@ class RecordingContext final : public JobContext {
 
 // Gone, or a zombie: killed, but left unreaped by an init that does not reap.
 bool process_gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
   if (text.empty()) return true;
   size_t after_comm = text.rfind(')');
   return after_comm != std::string::npos && text.size() > after_comm + 2 && text[after_comm + 2] == 'Z';

@@ -227,12 +227,19 @@ Connection::Connection(const ConnectionSettings& settings, Duration lock_timeout
   const auto lock_ms = std::chrono::duration_cast<std::chrono::milliseconds>(lock_timeout).count();
   // A transaction left idle (its process frozen or gone silent) is ended by the server,
   // so its locks never hold every other writer up for long.
-  exec_simple("SET search_path TO " + quote_identifier(settings.schema) +
-                  "; SET client_encoding TO 'UTF8'; SET bytea_output TO 'hex'; SET extra_float_digits TO 1;"
-                  " SET client_min_messages TO warning; SET jit TO off;"
-                  " SET lock_timeout TO " + std::to_string(std::max<int64_t>(lock_ms, 1)) +
-                  "; SET idle_in_transaction_session_timeout TO 60000",
-              "set up the session");
+  try {
+    exec_simple("SET search_path TO " + quote_identifier(settings.schema) +
+                    "; SET client_encoding TO 'UTF8'; SET bytea_output TO 'hex'; SET extra_float_digits TO 1;"
+                    " SET client_min_messages TO warning; SET jit TO off;"
+                    " SET lock_timeout TO " + std::to_string(std::max<int64_t>(lock_ms, 1)) +
+                    "; SET idle_in_transaction_session_timeout TO 60000",
+                "set up the session");
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
 }
 
 Connection::~Connection() {
