@@ -5,6 +5,7 @@
 //   bench_engine [--dir DIR] [--depths 1000,100000,1000000] [--threads 1,4,16]
 //                [--durability full|normal] [--latency-samples 300]
 //   bench_engine --peer-workload [--dir DIR]   # one JSON line, as ../shared/peers prints
+//   … --db postgres://USER@HOST:PORT/DB        # on PostgreSQL: a new schema per run
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ struct Settings {
   bool durable = true;
   int latency_samples = 300;
   bool peer_workload = false;
+  std::string postgres_url;  // empty: SQLite files under `dir`
 };
 
 std::vector<int> parse_list(const char* text) {
@@ -83,6 +85,12 @@ double percentile(std::vector<double> v, double p) {
 }
 
 std::shared_ptr<quern::Client> fresh_client(const Settings& s, const std::string& name) {
+  if (!s.postgres_url.empty()) {
+    std::string schema = "quern_bench_" + name + "_" + std::to_string(::getpid());
+    std::replace(schema.begin(), schema.end(), '-', '_');
+    const char separator = s.postgres_url.find('?') == std::string::npos ? '?' : '&';
+    return quern::Client::open(s.postgres_url + separator + "schema=" + schema);
+  }
   fs::path db = s.dir / (name + ".db");
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
   quern::ClientOptions options;
@@ -153,7 +161,11 @@ std::vector<double> latency(const std::shared_ptr<quern::Client>& client, int th
 }
 
 void run_depths(const Settings& s) {
-  fmt::print("durability={} (synchronous={})\n", s.durable ? "full" : "normal", s.durable ? "FULL" : "NORMAL");
+  if (s.postgres_url.empty()) {
+    fmt::print("SQLite, durability={} (synchronous={})\n", s.durable ? "full" : "normal", s.durable ? "FULL" : "NORMAL");
+  } else {
+    fmt::print("PostgreSQL ({}), a new schema per depth\n", s.postgres_url);
+  }
   fmt::print("{:>9} {:>16} {:>8} {:>14} {:>12} {:>12} {:>8}\n", "depth", "enqueue jobs/s", "threads",
              "drain jobs/s", "lat p50 ms", "lat p99 ms", "rss MB");
   for (int depth : s.depths) {
@@ -187,8 +199,9 @@ void run_peer_workload(const Settings& s) {
   double enqueue_rate = enqueue_jobs(*client, n, 1000);
   double drain_rate = drain(client, 10, n);
   auto lat = latency(client, 10, 300);
-  Json line = {{"system", "quern"},
-               {"backend", "sqlite"},
+  const bool on_postgres = !s.postgres_url.empty();
+  Json line = {{"system", on_postgres ? "quern-postgres" : "quern"},
+               {"backend", on_postgres ? "postgres" : "sqlite"},
                {"jobs", n},
                {"concurrency", 10},
                {"enqueue_jobs_per_s", static_cast<int64_t>(enqueue_rate)},
@@ -197,8 +210,10 @@ void run_peer_workload(const Settings& s) {
                {"latency_p99_ms", std::round(percentile(lat, 0.99) * 10) / 10},
                {"rss_mb", std::round(peak_rss_mb() * 10) / 10},
                {"notes", std::string("in-process WorkerPool, 10 threads, no-op handler; enqueue_many in chunks of "
-                                     "1000; SQLite WAL synchronous=") +
-                             (s.durable ? "FULL" : "NORMAL") + "; completed jobs retained"}};
+                                     "1000; ") +
+                             (on_postgres ? std::string("PostgreSQL, synchronous_commit on")
+                                          : std::string("SQLite WAL synchronous=") + (s.durable ? "FULL" : "NORMAL")) +
+                             "; completed jobs retained"}};
   fmt::print("{}\n", line.dump());
 }
 
@@ -218,11 +233,13 @@ int main(int argc, char** argv) {
       s.durable = std::strcmp(argv[++i], "normal") != 0;
     } else if (arg("--latency-samples")) {
       s.latency_samples = std::stoi(argv[++i]);
+    } else if (arg("--db")) {
+      s.postgres_url = argv[++i];
     } else if (std::strcmp(argv[i], "--peer-workload") == 0) {
       s.peer_workload = true;
     } else {
       std::fprintf(stderr, "usage: bench_engine [--dir DIR] [--depths a,b] [--threads a,b] [--durability full|normal] "
-                           "[--latency-samples N] [--peer-workload]\n");
+                           "[--latency-samples N] [--peer-workload] [--db postgres://…]\n");
       return 2;
     }
   }
