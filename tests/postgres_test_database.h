@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -46,5 +47,37 @@ inline void drop_postgres_schema(const std::string& schema) {
   }
   PQfinish(conn);
 }
+
+// A plain libpq session on the test server (default: its URL), for what Quern would not
+// do itself: catalogs, EXPLAIN, VACUUM, terminating sessions.
+class RawSession {
+ public:
+  explicit RawSession(const std::string& url = postgres_test_url().value()) : conn_(PQconnectdb(url.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) ADD_FAILURE() << "cannot connect: " << PQerrorMessage(conn_);
+    exec("SET client_min_messages TO warning");
+  }
+  ~RawSession() { PQfinish(conn_); }
+  RawSession(const RawSession&) = delete;
+  RawSession& operator=(const RawSession&) = delete;
+
+  // Runs SQL; returns the first column of each row.
+  std::vector<std::string> exec(const std::string& sql) {
+    PGresult* result = PQexec(conn_, sql.c_str());
+    const auto status = PQresultStatus(result);
+    EXPECT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn_);
+    std::vector<std::string> values;
+    for (int i = 0; i < PQntuples(result); ++i) values.emplace_back(PQgetvalue(result, i, 0));
+    PQclear(result);
+    return values;
+  }
+  // The first column of the first row, or "" if there is none.
+  std::string value(const std::string& sql) {
+    const auto all = exec(sql);
+    return all.empty() ? "" : all.front();
+  }
+
+ private:
+  PGconn* conn_;
+};
 
 }  // namespace quern::postgres_test

@@ -14,6 +14,8 @@
 #include "quern/error.h"
 #include "quern/job.h"
 
+typedef struct pg_conn PGconn;  // libpq's connection; libpq-fe.h is needed only to make one
+
 namespace quern {
 
 class Store;
@@ -66,6 +68,22 @@ class Client {
   EnqueueResult enqueue(const NewJob& job);
   // Enqueues a batch atomically: all or none.
   std::vector<EnqueueResult> enqueue_many(const std::vector<NewJob>& jobs);
+
+  // Transactional enqueue (PostgreSQL): the same enqueue (validation, unique keys,
+  // dependencies, history, counts, the wake-up of workers) run on `conn`, a libpq
+  // connection of yours to this client's database, inside the transaction you have
+  // open on it, so the jobs exist if and only if your transaction commits; workers
+  // anywhere are woken when it does. Quern neither begins nor ends your transaction, and
+  // its statements name Quern's schema themselves (your search_path does not matter).
+  // Throws kInvalidArgument, having written nothing, unless `conn` is inside an open
+  // transaction (PQtransactionStatus == PQTRANS_INTRANS); kFailedPrecondition on a
+  // SQLite client. An error leaves your transaction as it was before the call, and
+  // usable. The results' ids are final, but other clients see the jobs only after
+  // your commit. Commit soon: until your transaction ends, other Quern writers on this
+  // database wait at their commits (history entries, the event ids, are numbered in
+  // commit order).
+  EnqueueResult enqueue(PGconn* conn, const NewJob& job);
+  std::vector<EnqueueResult> enqueue_many(PGconn* conn, const std::vector<NewJob>& jobs);
 
   // kNotFound if there is no such job.
   Job get(JobId id);

@@ -77,8 +77,12 @@ struct WorkerPoolOptions {
   Duration change_poll{std::chrono::milliseconds(2)};
   // Where private temp dirs go (default: $TMPDIR/quern-<uid>).
   std::filesystem::path temp_root;
-  // Run rescue, promotion, expiry and file checks in this pool.
+  // Run rescue, promotion, expiry and file checks in this pool. Those about the whole
+  // database run only while this pool is its maintenance leader (one at a time).
   bool run_maintenance = true;
+  // Called from the maintenance thread when this pool becomes (true) or stops being
+  // (false) the maintenance leader of its database.
+  std::function<void(bool leader)> on_leadership_change;
 };
 
 class WorkerPool {

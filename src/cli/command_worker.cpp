@@ -29,6 +29,10 @@ std::string join_queue_names(const std::vector<std::string>& queues) {
 
 WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
   WorkerPoolOptions options;
+  options.on_leadership_change = [](bool leader) {
+    std::cerr << (leader ? "quern worker: leading maintenance\n" : "quern worker: stopped leading maintenance\n")
+              << std::flush;
+  };
   options.queues = args.queues;
   for (const auto& queue : options.queues) {
     if (queue.empty()) throw Error::invalid_argument("--queue needs a non-empty name");

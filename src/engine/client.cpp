@@ -34,6 +34,15 @@ std::vector<EnqueueResult> Client::enqueue_many(const std::vector<NewJob>& jobs)
   return results;
 }
 
+EnqueueResult Client::enqueue(PGconn* conn, const NewJob& job) { return enqueue_many(conn, {job}).front(); }
+
+std::vector<EnqueueResult> Client::enqueue_many(PGconn* conn, const std::vector<NewJob>& jobs) {
+  for (const auto& job : jobs) validate_new_job(job, max_payload_bytes_);
+  // No local wake-up: the jobs are invisible until the caller commits, and the
+  // commit's notification wakes every pool, this process's too.
+  return store_->enqueue_jobs_in_transaction(conn, jobs, clock_->now());
+}
+
 Job Client::get(JobId id) {
   auto job = store_->get_job(id);
   if (!job) throw Error::not_found("job " + std::to_string(id) + " not found");

@@ -8,6 +8,7 @@
 
 #include "core/host_identity.h"
 #include "exec/orphaned_runs.h"
+#include "quern/error.h"
 
 namespace fs = std::filesystem;
 
@@ -24,7 +25,33 @@ fs::path default_temp_root(Store& store) {
 }
 
 Maintenance::Maintenance(std::shared_ptr<Store> store, std::shared_ptr<Clock> clock, fs::path temp_root)
-    : store_(std::move(store)), clock_(std::move(clock)), temp_root_(std::move(temp_root)) {}
+    : store_(std::move(store)),
+      clock_(std::move(clock)),
+      temp_root_(std::move(temp_root)),
+      candidate_(this_process_owner()) {}
+
+bool Maintenance::hold_leadership() {
+  bool leader = false;
+  try {
+    leader = store_->hold_leadership(candidate_, kMaintenanceLeadershipTtl, clock_->now());
+  } catch (const Error&) {
+    set_leader(false);
+    throw;
+  }
+  set_leader(leader);
+  return leader;
+}
+
+void Maintenance::release_leadership() {
+  store_->release_leadership();
+  set_leader(false);
+}
+
+void Maintenance::set_leader(bool leader) {
+  std::lock_guard lock(leadership_mutex_);
+  if (leader_.exchange(leader) == leader) return;
+  if (on_leadership_change_) on_leadership_change_(leader);
+}
 
 std::vector<MovedJob> Maintenance::rescue_dead_owners() {
   std::vector<std::string> dead;
@@ -89,9 +116,10 @@ int Maintenance::sweep_temp_dirs() {
 }
 
 void Maintenance::run_pass() {
-  rescue_expired_leases();
+  const bool leader = hold_leadership();
+  if (leader) rescue_expired_leases();
   rescue_dead_owners();
-  promote_and_expire();
+  if (leader) promote_and_expire();
   check_file_dependencies();
 }
 

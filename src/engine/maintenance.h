@@ -3,14 +3,26 @@
 // dependencies, and the end of rescued runs: what is left of their processes on this
 // host is killed (exec/orphaned_runs.h) and their temp dirs removed. Each pass is one call,
 // so tests run a pass after advancing a simulated clock instead of waiting.
+//
+// Passes about the whole database (lease rescue, promotion, expiry) run on one leader
+// per database (Store::hold_leadership, tried once per run_pass); passes about this
+// host (dead local processes, temp dirs, file dependencies) run in every process.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "store/store.h"
 
 namespace quern {
+
+// How long a leader keeps leadership without renewing it (a pass renews it each
+// second): how soon another process takes over from a frozen or cut-off leader.
+inline constexpr Duration kMaintenanceLeadershipTtl = std::chrono::seconds(10);
 
 class Maintenance {
  public:
@@ -28,15 +40,30 @@ class Maintenance {
   // their leftover processes, removes their temp dirs.
   int sweep_temp_dirs();
 
-  // All of the above but the start-up sweep, in order.
+  // Tries to become or stay the database's maintenance leader; whether this process
+  // leads now. A store that cannot be reached means not leading (and is thrown).
+  bool hold_leadership();
+  // Gives leadership up (at shutdown) so another process takes over at once.
+  void release_leadership();
+  bool is_leader() const { return leader_.load(); }
+  // Called with true when this process becomes the leader and false when it stops
+  // being it, from the thread that noticed. Set before the first pass.
+  void on_leadership_change(std::function<void(bool leader)> callback) { on_leadership_change_ = std::move(callback); }
+
+  // Leadership, then the leader's passes and this host's, in order (not the start-up sweep).
   void run_pass();
 
  private:
   void end_rescued_runs(const std::vector<MovedJob>& jobs);
+  void set_leader(bool leader);
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;
   std::filesystem::path temp_root_;
+  const std::string candidate_;  // this process's lease owner
+  std::mutex leadership_mutex_;  // one leadership change at a time, reported in order
+  std::atomic<bool> leader_{false};
+  std::function<void(bool)> on_leadership_change_;
 };
 
 // The temp dir of a job's attempt under a pool's temp root.

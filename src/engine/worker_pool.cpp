@@ -210,6 +210,7 @@ WorkerPool::Impl::Impl(std::shared_ptr<Client> client, WorkerPoolOptions options
   if (options_.lease < std::chrono::milliseconds(100)) throw Error::invalid_argument("lease must be at least 100ms");
   temp_root_ = options_.temp_root.empty() ? default_temp_root(*store_) : options_.temp_root;
   maintenance_ = std::make_unique<Maintenance>(store_, clock_, temp_root_);
+  if (options_.on_leadership_change) maintenance_->on_leadership_change(options_.on_leadership_change);
   if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error::internal("pipe2 failed");
 }
 
@@ -307,7 +308,10 @@ void WorkerPool::Impl::stop() {
   }
   background_cv_.notify_all();
   if (watcher_.joinable()) watcher_.join();
-  if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  if (maintenance_thread_.joinable()) {
+    maintenance_thread_.join();
+    maintenance_->release_leadership();  // the next leader need not wait out the ttl
+  }
   wakeup_.reset();
   stopped_ = true;
 }

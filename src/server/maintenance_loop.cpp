@@ -11,7 +11,12 @@ MaintenanceLoop::MaintenanceLoop(std::shared_ptr<Client> client, std::filesystem
                    temp_root.empty() ? default_temp_root(*client->store()) : std::move(temp_root)),
       interval_(interval),
       metrics_(metrics),
-      log_(log) {}
+      log_(log) {
+  maintenance_.on_leadership_change([this](bool leader) {
+    metrics_.set_maintenance_leader(leader);
+    log_.info(leader ? "leading maintenance" : "stopped leading maintenance");
+  });
+}
 
 MaintenanceLoop::~MaintenanceLoop() { stop(); }
 
@@ -23,19 +28,25 @@ void MaintenanceLoop::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    maintenance_.release_leadership();  // the next leader need not wait out the ttl
+  }
 }
 
 void MaintenanceLoop::run_pass() {
+  // Rescue of expired leases, promotion and expiry are the leader's; this host's dead
+  // processes and file dependencies are every server's.
+  const bool leader = maintenance_.hold_leadership();
   // Each rescue counted as soon as it is in the store, so /metrics never lags it.
-  const auto expired = maintenance_.rescue_expired_leases();
+  const auto expired = leader ? maintenance_.rescue_expired_leases() : std::vector<MovedJob>{};
   metrics_.count_rescued(static_cast<int64_t>(expired.size()));
   const auto dead = maintenance_.rescue_dead_owners();
   metrics_.count_rescued(static_cast<int64_t>(dead.size()));
   if (!expired.empty() || !dead.empty()) {
     log_.info("rescued jobs", {{"lease_expired", expired.size()}, {"owner_dead", dead.size()}});
   }
-  maintenance_.promote_and_expire();
+  if (leader) maintenance_.promote_and_expire();
   maintenance_.check_file_dependencies();
 }
 

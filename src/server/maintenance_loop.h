@@ -1,7 +1,9 @@
 // `quern serve`'s maintenance: once a second, lease rescue (local and remote workers'
 // jobs alike), rescue of this host's dead processes' jobs, promotion, expiry and file
-// dependencies — whether or not the server runs a worker pool of its own. Rescues are
-// counted for /metrics.
+// dependencies — whether or not the server runs a worker pool of its own. Lease
+// rescue, promotion and expiry run only while this server is the database's one
+// maintenance leader (logged when that changes; quern_maintenance_leader in /metrics).
+// Rescues are counted for /metrics.
 #pragma once
 
 #include <condition_variable>

@@ -98,7 +98,11 @@ std::string ServerMetrics::render(const Stats& stats, size_t waiting_leases, siz
       << "quern_leases_waiting " << waiting_leases << '\n'
       << "# HELP quern_event_listeners Event streams open now.\n"
       << "# TYPE quern_event_listeners gauge\n"
-      << "quern_event_listeners " << event_listeners << '\n';
+      << "quern_event_listeners " << event_listeners << '\n'
+      << "# HELP quern_maintenance_leader 1 while this server runs the database's maintenance (rescue, promotion, "
+         "expiry) as its one leader.\n"
+      << "# TYPE quern_maintenance_leader gauge\n"
+      << "quern_maintenance_leader " << (maintenance_leader_.load() ? 1 : 0) << '\n';
 
   std::lock_guard lock(mutex_);
   out << "# HELP quern_lease_claim_latency_seconds From a job being due to its start, for jobs leased by this "

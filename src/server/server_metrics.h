@@ -25,6 +25,9 @@ class ServerMetrics {
   void count_failed() { ++failed_; }
   void count_rescued(int64_t jobs) { rescued_ += jobs; }
   void count_store_error() { ++store_errors_; }
+  // Whether this server's maintenance is the database's leader now (quern_maintenance_leader).
+  void set_maintenance_leader(bool leader) { maintenance_leader_ = leader; }
+  bool maintenance_leader() const { return maintenance_leader_.load(); }
   // Time from a job being due (its run_at) to its start, for jobs this server leased.
   void observe_claim_latency(Duration latency);
 
@@ -43,6 +46,7 @@ class ServerMetrics {
   std::atomic<int64_t> failed_{0};
   std::atomic<int64_t> rescued_{0};
   std::atomic<int64_t> store_errors_{0};
+  std::atomic<bool> maintenance_leader_{false};
 
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, int64_t> requests_;  // guarded by mutex_

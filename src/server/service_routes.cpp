@@ -13,7 +13,7 @@ void add_service_routes(Router& router, RouteContext& context) {
       [c](ApiRequest&, httplib::Response& res) {
         // A read of the kept counts: the database can be opened and read.
         c->client->stats();
-        send_json(res, 200, {{"status", "ok"}});
+        send_json(res, 200, {{"status", "ok"}, {"leader", c->metrics.maintenance_leader()}});
       },
       RouteAccess::kPublic);
   router.add("GET", "/metrics", [c](ApiRequest&, httplib::Response& res) {

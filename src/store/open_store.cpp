@@ -5,6 +5,7 @@
 #include "store/postgres/postgres_store.h"
 #include "store/schema_status.h"
 #include "store/sqlite/sqlite_store.h"
+#include "quern/error.h"
 #include "store/store.h"
 #include "store/store_url.h"
 
@@ -18,6 +19,11 @@ std::shared_ptr<Store> open_store(const std::string& url, const StoreOptions& op
   // The SQLite store always migrates as it opens: check first when told not to.
   if (!parsed.options.migrate) require_current_schema_of(url, options);
   return std::make_shared<sqlite::SqliteStore>(parsed.target, parsed.options);
+}
+
+// Only the PostgreSQL store overrides it.
+std::vector<EnqueueResult> Store::enqueue_jobs_in_transaction(PGconn*, const std::vector<NewJob>&, Time) {
+  throw Error::failed_precondition("transactional enqueue needs a PostgreSQL database");
 }
 
 }  // namespace quern

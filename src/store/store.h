@@ -21,6 +21,8 @@
 #include "quern/clock.h"
 #include "quern/job.h"
 
+typedef struct pg_conn PGconn;  // libpq's connection (libpq-fe.h), needed by name only
+
 namespace quern {
 
 struct ClaimParams {
@@ -170,6 +172,31 @@ class Store {
   // A random id made when the database was created (stable for its life), so per-job
   // resources outside the store (temp dirs) of two databases on one host never collide.
   virtual std::string database_id() = 0;
+
+  // --- leadership ----------------------------------------------------------------
+  // Cluster-wide maintenance (lease rescue, promotion, expiry, pruning) runs on one
+  // leader per database at a time. Makes this Store instance the leader if no other
+  // instance holds leadership, or keeps it leader; returns whether it leads now.
+  // A leader calls again well within `ttl`: one that does not (a frozen or cut-off
+  // process) loses leadership once `ttl` has passed, and a dead process loses it with
+  // its session (PostgreSQL) or its ttl (SQLite). A leader that lost leadership gets
+  // false from its next call and competes again from the call after. `candidate`
+  // names the process (its lease owner) where the backend records the leader (SQLite's
+  // lease row; PostgreSQL's lock names no one). Throws kUnavailable if the
+  // store cannot be reached: the caller does not lead then.
+  virtual bool hold_leadership(const std::string& candidate, Duration ttl, Time now) = 0;
+  // Gives leadership up at once, so another instance takes it on its next try (nothing
+  // if this instance does not lead). Destroying the Store gives it up too. Never throws.
+  virtual void release_leadership() noexcept = 0;
+
+  // --- transactional enqueue ------------------------------------------------------
+  // enqueue_jobs on `conn`, a libpq connection of the caller's that is inside an open
+  // transaction (kInvalidArgument otherwise, and nothing is written): the jobs, their
+  // history and counts, and the wake-up notification commit or roll back with the
+  // caller's transaction, which is left open. Only PostgreSQL stores can; the others
+  // throw kFailedPrecondition.
+  virtual std::vector<EnqueueResult> enqueue_jobs_in_transaction(PGconn* conn, const std::vector<NewJob>& jobs,
+                                                                 Time now);
 };
 
 struct StoreOptions {

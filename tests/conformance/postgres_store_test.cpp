@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "store/postgres/schema.h"
 #include "store/postgres/statements.h"
 #include "store_fixture.h"
 
@@ -23,32 +24,6 @@ namespace quern::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A plain libpq session on the test server, for what Quern would not do itself.
-class RawSession {
- public:
-  explicit RawSession(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
-    if (PQstatus(conn_) != CONNECTION_OK) ADD_FAILURE() << "cannot connect: " << PQerrorMessage(conn_);
-    exec("SET client_min_messages TO warning");
-  }
-  ~RawSession() { PQfinish(conn_); }
-  RawSession(const RawSession&) = delete;
-  RawSession& operator=(const RawSession&) = delete;
-
-  // Runs SQL; returns the first column of each row.
-  std::vector<std::string> exec(const std::string& sql) {
-    PGresult* result = PQexec(conn_, sql.c_str());
-    const auto status = PQresultStatus(result);
-    EXPECT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn_);
-    std::vector<std::string> values;
-    for (int i = 0; i < PQntuples(result); ++i) values.emplace_back(PQgetvalue(result, i, 0));
-    PQclear(result);
-    return values;
-  }
-
- private:
-  PGconn* conn_;
-};
 
 class PostgresTest : public ::testing::Test {
  protected:
@@ -311,7 +286,7 @@ TEST_F(PostgresTest, MigrateCommandShowsAndAppliesTheSchema) {
   EXPECT_EQ(run_quern({"--db", url(), "--no-migrate", "ls"}), 0);
   RawSession raw(postgres_test_url().value());
   EXPECT_EQ(raw.exec("SELECT count(*) FROM " + schema_table("quern_schema_migrations")),
-            std::vector<std::string>{std::to_string(1)});
+            std::vector<std::string>{std::to_string(postgres::latest_schema_version())});
 }
 
 }  // namespace

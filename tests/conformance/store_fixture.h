@@ -36,6 +36,7 @@ std::vector<StoreBackend> store_backends();
 using postgres_test::drop_postgres_schema;
 using postgres_test::postgres_schema_url;
 using postgres_test::postgres_test_url;
+using postgres_test::RawSession;
 
 // The URL of the PostgreSQL schema named after `dir` (one per test).
 std::string postgres_url_for(const std::filesystem::path& dir);

@@ -752,5 +752,92 @@ TEST_F(CrashPostgresConnectionLoss, WorkersOutliveTheirConnectionsAndEveryJobCom
             << " jobs\n";
 }
 
+
+// --- 6. The maintenance leader killed (PostgreSQL) -------------------------------------
+
+constexpr char kLeadingLine[] = "quern worker: leading maintenance";
+
+// Three workers on one PostgreSQL schema elect one maintenance leader (a session
+// advisory lock). When it is killed -9, its session ends and another worker takes the
+// lock over, so a lease that expires afterwards is still rescued and the job finished.
+class CrashPostgresLeader : public CrashFixture {
+ protected:
+  void SetUp() override {
+    if (!postgres_test::postgres_test_url()) GTEST_SKIP() << "QUERN_TEST_POSTGRES_URL is not set";
+    CrashFixture::SetUp();
+  }
+  void TearDown() override {
+    if (postgres_test::postgres_test_url()) CrashFixture::TearDown();  // skipped: nothing was set up
+  }
+  std::string schema() const { return "crash_leader_" + std::to_string(getpid()); }
+  std::string database_url() const override { return postgres_test::postgres_schema_url(schema()); }
+  void drop_database() override { postgres_test::drop_postgres_schema(schema()); }
+
+  std::vector<TestProcess*> leaders_among(const std::vector<TestProcess*>& workers) const {
+    std::vector<TestProcess*> leaders;
+    for (TestProcess* worker : workers) {
+      if (worker->output().find(kLeadingLine) != std::string::npos) leaders.push_back(worker);
+    }
+    return leaders;
+  }
+};
+
+TEST_F(CrashPostgresLeader, KilledLeaderIsReplacedAndExpiredLeasesAreStillRescued) {
+  std::vector<TestProcess*> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(&start_worker({"--concurrency", "1", "--lease", "1s"}));
+  ASSERT_TRUE(cli_test::eventually([&] { return !leaders_among(workers).empty(); }));
+  // Each worker tries once a second; give every one a few tries before counting.
+  for (TestProcess* worker : workers) {
+    ASSERT_TRUE(worker->wait_for_output_line("quern worker: 1 slot")) << worker->output();
+  }
+  ASSERT_FALSE(cli_test::eventually([&] { return leaders_among(workers).size() > 1; }, 3s))
+      << "more than one leader at once";
+  const std::vector<TestProcess*> first_leaders = leaders_among(workers);
+  ASSERT_EQ(first_leaders.size(), 1u);
+  TestProcess* killed = first_leaders[0];
+  killed->kill_and_reap();
+  std::vector<TestProcess*> survivors;
+  for (TestProcess* worker : workers) {
+    if (worker != killed) survivors.push_back(worker);
+  }
+  ASSERT_TRUE(cli_test::eventually([&] { return leaders_among(survivors).size() == 1; }))
+      << "no survivor took leadership over";
+
+  // A job whose lease expires after the leader died: its worker is frozen past the lease.
+  touch(dir_ / "hold-1");
+  const JobId id = enqueue_shell(
+      "echo \"$QUERN_ATTEMPT\" >> started; "
+      "while [ -e \"hold-$QUERN_ATTEMPT\" ]; do sleep 0.05; done; "
+      "echo \"$QUERN_ATTEMPT\" >> finished");
+  ASSERT_TRUE(wait_for_line("started", "1"));
+  const Job running = job(id);
+  ASSERT_EQ(running.state, JobState::kRunning);
+  TestProcess* frozen = nullptr;
+  for (TestProcess* worker : survivors) {
+    if (owned_by(running, worker->pid())) frozen = worker;
+  }
+  ASSERT_NE(frozen, nullptr) << running.lease_owner;
+  frozen->signal(SIGSTOP);
+  ASSERT_TRUE(frozen->wait_until_stopped()) << frozen->output();
+  // The other survivor rescues it once the lease expired: at once if it leads, or once
+  // the frozen leader's silent session has been ended by the server (the leadership ttl).
+  ASSERT_TRUE(wait_for_state(id, JobState::kCompleted, 60s)) << state_name(job(id).state);
+  frozen->signal(SIGCONT);
+  for (TestProcess* worker : survivors) ASSERT_NO_FATAL_FAILURE(stop_gracefully(*worker));
+
+  const Job completed = job(id);
+  EXPECT_EQ(completed.attempt, 2);
+  EXPECT_EQ(completed.failures, 1) << "losing the lease counts a failure";
+  EXPECT_TRUE(has_line(dir_ / "finished", "2"));
+  EXPECT_FALSE(has_line(dir_ / "finished", "1")) << "the frozen run was not ended by the rescue";
+  const auto history = store_->job_history(id);
+  const HistorySummary summary = check_history(id, history);
+  EXPECT_EQ(summary.completions, 1) << describe_history(history);
+  EXPECT_EQ(summary.completed_attempt, 2) << describe_history(history);
+  EXPECT_EQ(summary.rescued_attempts, std::set<int>{1}) << describe_history(history);
+  EXPECT_EQ(store_->stats().total(JobState::kCompleted), 1);
+  EXPECT_EQ(leftover_job_temp_dirs(), std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace quern::crash_test

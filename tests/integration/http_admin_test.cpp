@@ -104,7 +104,11 @@ TEST(HttpAdmin, HealthzAndMetrics) {
   QuernServer server({"--concurrency", "0"});
   const HttpResult health = server.get("/healthz");
   EXPECT_EQ(health.status, 200);
-  EXPECT_EQ(health.json(), Json({{"status", "ok"}}));
+  EXPECT_EQ(health.json().at("status"), "ok");
+  EXPECT_TRUE(health.json().at("leader").is_boolean()) << health.body;
+  // The only server on its database becomes its maintenance leader at its first pass.
+  EXPECT_TRUE(eventually([&] { return server.get("/healthz").json().value("leader", false); }, 10s));
+  EXPECT_NE(server.get("/metrics").body.find("\nquern_maintenance_leader 1\n"), std::string::npos);
 
   server.enqueue({{"type", "a"}, {"queue", "media"}});
   server.get("/api/v1/jobs/999");

@@ -9,6 +9,7 @@
 #include "core/printable_text.h"
 #include "quern/error.h"
 #include "store/postgres/pg_error.h"
+#include "store/postgres/schema_qualified_sql.h"
 
 namespace quern::postgres {
 namespace {
@@ -242,8 +243,17 @@ Connection::Connection(const ConnectionSettings& settings, Duration lock_timeout
   }
 }
 
+std::unique_ptr<Connection> Connection::borrow(pg_conn* conn, const std::string& schema) {
+  std::unique_ptr<Connection> borrowed(new Connection());
+  borrowed->conn_ = conn;
+  borrowed->borrowed_ = true;
+  borrowed->borrowed_schema_ = schema;
+  borrowed->display_name_ = "the caller's connection";
+  return borrowed;
+}
+
 Connection::~Connection() {
-  if (conn_ != nullptr) PQfinish(conn_);
+  if (conn_ != nullptr && !borrowed_) PQfinish(conn_);
 }
 
 std::unique_ptr<Connection> connect(const ConnectionSettings& settings, Duration lock_timeout) {
@@ -278,8 +288,27 @@ Result checked_result(pg_conn* conn, pg_result* raw, std::string_view what) {
 
 }  // namespace
 
+Params::Pointers Params::pointers() const {
+  Pointers pointers;
+  for (size_t i = 0; i < values_.size(); ++i) {
+    pointers.values.push_back(nulls_[i] ? nullptr : values_[i].c_str());
+    pointers.lengths.push_back(static_cast<int>(values_[i].size()));
+  }
+  return pointers;
+}
+
 void Connection::exec_simple(const std::string& sql, std::string_view what) {
   checked_result(conn_, PQexec(conn_, sql.c_str()), what);
+}
+
+Result Connection::run_unnamed(const std::string& sql, const Params& params, std::string_view what) {
+  const std::string qualified = schema_qualified_sql(sql, borrowed_schema_);
+  const int n = params.size();
+  const auto [values, lengths] = params.pointers();
+  return checked_result(conn_,
+                        PQexecParams(conn_, qualified.c_str(), n, nullptr, values.data(), lengths.data(),
+                                     params.formats_.data(), /*resultFormat=*/0),
+                        what);
 }
 
 Result Connection::run_prepared(const std::string& name, const std::string& sql, bool prepared,
@@ -289,12 +318,7 @@ Result Connection::run_prepared(const std::string& name, const std::string& sql,
     prepared_.insert(name);
   }
   const int n = params.size();
-  std::vector<const char*> values(n);
-  std::vector<int> lengths(n);
-  for (int i = 0; i < n; ++i) {
-    values[i] = params.nulls_[i] ? nullptr : params.values_[i].c_str();
-    lengths[i] = static_cast<int>(params.values_[i].size());
-  }
+  const auto [values, lengths] = params.pointers();
   return checked_result(conn_,
                         PQexecPrepared(conn_, name.c_str(), n, values.data(), lengths.data(), params.formats_.data(),
                                        /*resultFormat=*/0),
@@ -302,15 +326,11 @@ Result Connection::run_prepared(const std::string& name, const std::string& sql,
 }
 
 void Connection::exec_and_commit(const Statement& statement, const Params& params) {
+  if (borrowed_) throw Error::internal("postgres: a borrowed connection's transaction is its owner's to commit");
   const std::string name = statement.name;
   const bool prepare = !prepared_.contains(name);
   const int n = params.size();
-  std::vector<const char*> values(n);
-  std::vector<int> lengths(n);
-  for (int i = 0; i < n; ++i) {
-    values[i] = params.nulls_[i] ? nullptr : params.values_[i].c_str();
-    lengths[i] = static_cast<int>(params.values_[i].size());
-  }
+  const auto [values, lengths] = params.pointers();
   bool sent = PQenterPipelineMode(conn_) == 1;
   if (sent && prepare) sent = PQsendPrepare(conn_, name.c_str(), statement.sql, 0, nullptr) == 1;
   sent = sent && PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), lengths.data(), params.formats_.data(),
@@ -352,11 +372,13 @@ void Connection::exec_and_commit(const Statement& statement, const Params& param
 }
 
 Result Connection::exec(const Statement& statement, const Params& params) {
+  if (borrowed_) return run_unnamed(statement.sql, params, statement.name);
   const std::string name = statement.name;
   return run_prepared(name, statement.sql, prepared_.contains(name), params, statement.name);
 }
 
 Result Connection::exec_text(const std::string& sql, const Params& params) {
+  if (borrowed_) return run_unnamed(sql, params, "query");
   auto it = dynamic_names_.find(sql);
   if (it == dynamic_names_.end()) {
     it = dynamic_names_.emplace(sql, "quern_dynamic_" + std::to_string(dynamic_names_.size() + 1)).first;

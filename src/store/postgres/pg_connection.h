@@ -77,6 +77,12 @@ class Params {
  private:
   friend class Connection;
   Params& add_raw(std::string value);
+  // The values as libpq takes them: pointers (nullptr for NULL) and lengths.
+  struct Pointers {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+  };
+  Pointers pointers() const;
 
   std::vector<std::string> values_;
   std::vector<bool> nulls_;
@@ -119,6 +125,11 @@ class Connection {
   // Connects and sets the session up (search_path, UTF-8, lock and idle timeouts).
   // Throws Error(kUnavailable) naming the server if it cannot connect.
   Connection(const ConnectionSettings& settings, Duration lock_timeout);
+  // Works on a connection someone else owns and set up (a library user's, inside their
+  // transaction): it is neither closed nor reconfigured here, no statement is prepared
+  // on it (no name can clash with the owner's), and every statement's Quern tables are
+  // qualified with `schema`, whatever the owner's search_path is.
+  static std::unique_ptr<Connection> borrow(pg_conn* conn, const std::string& schema);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -148,10 +159,14 @@ class Connection {
   const std::string& display_name() const { return display_name_; }
 
  private:
+  Connection() = default;
   Result run_prepared(const std::string& name, const std::string& sql, bool prepared, const Params& params,
                       std::string_view what);
+  Result run_unnamed(const std::string& sql, const Params& params, std::string_view what);
 
   pg_conn* conn_ = nullptr;
+  bool borrowed_ = false;
+  std::string borrowed_schema_;  // set when borrowed
   std::string display_name_;
   std::unordered_set<std::string> prepared_;                    // statement names
   std::unordered_map<std::string, std::string> dynamic_names_;  // sql → name

@@ -1,5 +1,8 @@
 #include "store/postgres/postgres_store.h"
 
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <map>
 #include <random>
@@ -12,6 +15,7 @@
 #include "store/postgres/job_enqueue.h"
 #include "store/postgres/job_row.h"
 #include "store/postgres/job_transitions.h"
+#include "store/postgres/pg_error.h"
 #include "store/postgres/schema.h"
 #include "store/postgres/statements.h"
 
@@ -162,6 +166,8 @@ PostgresStore::PostgresStore(const std::string& url, const StoreOptions& options
   transaction_settings_.bookkeeping_lock_key = bookkeeping_lock_key(settings_.schema);
   transaction_settings_.channel = channel_of_schema(settings_.schema);
   transaction_settings_.notify_payload = this_process_notify_payload();
+  caller_transaction_settings_ = transaction_settings_;
+  caller_transaction_settings_.notify_payload = "transactional enqueue";
   pool_ = std::make_unique<ConnectionPool>(settings_, options_.busy_timeout, kPgMaxConnectionsPerStore,
                                            options_.busy_timeout, std::move(first));
   local_changes_ = local_change_counter(database_id_);
@@ -208,6 +214,42 @@ std::vector<EnqueueResult> PostgresStore::enqueue_jobs(const std::vector<NewJob>
   encoded.reserve(jobs.size());
   for (const auto& job : jobs) encoded.push_back(encode_new_job_for_postgres(job, options_.max_payload_bytes));
   return write([&](Transaction& txn) { return enqueue_new_jobs(txn, jobs, encoded, now); });
+}
+
+std::vector<EnqueueResult> PostgresStore::enqueue_jobs_in_transaction(PGconn* conn, const std::vector<NewJob>& jobs,
+                                                                      Time now) {
+  if (conn == nullptr) throw Error::invalid_argument("transactional enqueue needs a connection, got none");
+  switch (PQtransactionStatus(conn)) {
+    case PQTRANS_INTRANS:
+      break;
+    case PQTRANS_IDLE:
+      throw Error::invalid_argument("transactional enqueue needs the connection inside an open transaction (BEGIN first)");
+    case PQTRANS_INERROR:
+      throw Error::invalid_argument("transactional enqueue: the connection's transaction has failed; roll it back first");
+    case PQTRANS_ACTIVE:
+      throw Error::invalid_argument("transactional enqueue: the connection is busy running a command");
+    default:
+      throw Error::invalid_argument("transactional enqueue: the connection is broken or not connected");
+  }
+  if (jobs.empty()) return {};
+  std::vector<EncodedNewJob> encoded;
+  encoded.reserve(jobs.size());
+  for (const auto& job : jobs) encoded.push_back(encode_new_job_for_postgres(job, options_.max_payload_bytes));
+  auto borrowed = Connection::borrow(conn, settings_.schema);
+  for (int run = 1;; ++run) {
+    try {
+      Transaction txn(*borrowed, caller_transaction_settings_, JoinCallerTransaction{});
+      auto results = enqueue_new_jobs(txn, jobs, encoded, now);
+      txn.commit();
+      return results;
+    } catch (const TransactionConflict& conflict) {
+      // Rolled back to the savepoint: in READ COMMITTED the rerun sees what the other
+      // transaction committed.
+      if (run >= kPgMaxTransactionRuns) throw Error(conflict.code(), conflict.what());
+      thread_local std::minstd_rand caller_jitter(std::random_device{}());
+      std::this_thread::sleep_for(std::chrono::microseconds(200 * run + caller_jitter() % 1000));
+    }
+  }
 }
 
 // --- workers -------------------------------------------------------------------------
@@ -498,7 +540,7 @@ std::vector<Job> PostgresStore::list_jobs(const JobFilter& filter) {
   const std::string order = filter.newest_first ? " ORDER BY id DESC LIMIT " : " ORDER BY id LIMIT ";
   Params params;
   int index = 0;
-  auto next = [&] { return "$" + std::to_string(++index); };
+  auto next = [&] { return fmt::format("${}", ++index); };
   auto walk = [&](std::optional<JobState> state) {
     std::string sql = "SELECT" QUERN_PG_JOB_COLUMNS "FROM jobs j WHERE ";
     if (state) {

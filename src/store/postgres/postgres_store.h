@@ -78,6 +78,16 @@ class PostgresStore final : public Store {
   uint64_t change_counter() override;
   std::string database_id() override { return database_id_; }
 
+  // Runs on the caller's connection, its Quern tables qualified with this store's
+  // schema, under a savepoint (an error rolls back to it and leaves the caller's
+  // transaction usable). A unique-key race is rerun like enqueue_jobs's.
+  std::vector<EnqueueResult> enqueue_jobs_in_transaction(PGconn* conn, const std::vector<NewJob>& jobs,
+                                                         Time now) override;
+
+  // A session advisory lock on a connection of its own (pg_leadership.cpp).
+  bool hold_leadership(const std::string& candidate, Duration ttl, Time now) override;
+  void release_leadership() noexcept override;
+
  private:
   // Runs `work` in a transaction of its own and returns what it returns; reruns it
   // after a TransactionConflict (a few times, then the conflict's error is thrown).
@@ -92,6 +102,9 @@ class PostgresStore final : public Store {
   const StoreOptions options_;
   ConnectionSettings settings_;
   TransactionSettings transaction_settings_;
+  // For callers' transactions: their commit's notification is not this process's own
+  // change (nothing counted it locally), so this process's listener counts it too.
+  TransactionSettings caller_transaction_settings_;
   std::string database_id_;
   std::unique_ptr<ConnectionPool> pool_;
   // Started by the first change_counter() call: a command that never asks (quern add)
@@ -99,6 +112,12 @@ class PostgresStore final : public Store {
   std::once_flag listener_started_;
   std::unique_ptr<ChangeListener> listener_;
   std::shared_ptr<std::atomic<uint64_t>> local_changes_;
+
+  // The leader's session: never a pool connection, so the lock lives exactly as long
+  // as this connection; closing it (or the server ending it) releases the lock.
+  std::mutex leadership_mutex_;
+  std::unique_ptr<Connection> leadership_connection_;  // guarded by leadership_mutex_
+  bool leading_ = false;                               // guarded by leadership_mutex_
 };
 
 }  // namespace quern::postgres

@@ -40,6 +40,9 @@ SchemaState migrate_schema(Connection& db, const std::string& schema, Time now);
 // (transaction.h).
 int64_t bookkeeping_lock_key(const std::string& schema);
 
+// The key of the session advisory lock the maintenance leader of `schema` holds.
+int64_t leadership_lock_key(const std::string& schema);
+
 // Throws kUnavailable unless the schema is at the latest version (for --no-migrate).
 void require_current_schema(Connection& db, const std::string& schema, const std::string& display_name);
 

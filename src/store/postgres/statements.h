@@ -400,4 +400,13 @@ inline constexpr Statement kPutSetting{"quern_put_setting", R"sql(
   ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at
 )sql"};
 
+// --- leadership --------------------------------------------------------------------------
+
+// Session-level: held until unlocked or the session ends, whatever ends it.
+inline constexpr Statement kTryLeadershipLock{"quern_try_leadership_lock", "SELECT pg_try_advisory_lock($1::bigint)"};
+inline constexpr Statement kReleaseLeadershipLock{"quern_release_leadership_lock",
+                                                  "SELECT pg_advisory_unlock($1::bigint)"};
+// A round trip on the leader's session: it fails once the session is gone (and the lock with it).
+inline constexpr Statement kCheckLeadershipSession{"quern_check_leadership_session", "SELECT 1"};
+
 }  // namespace quern::postgres

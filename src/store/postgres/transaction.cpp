@@ -10,6 +10,14 @@ namespace {
 
 constexpr int64_t kPgMicrosPerMinute = 60'000'000;
 constexpr auto kPgFinishesKeptFor = std::chrono::days(7);
+// A joined transaction's savepoint. Unlikely to be one of the caller's own; even so,
+// ours is the latest of that name while it lives, so ROLLBACK TO / RELEASE reach ours.
+#define QUERN_PG_CALLER_SAVEPOINT "quern_transactional_enqueue"
+constexpr const char* kPgOpenCallerSavepoint = "SAVEPOINT " QUERN_PG_CALLER_SAVEPOINT;
+constexpr const char* kPgReleaseCallerSavepoint = "RELEASE SAVEPOINT " QUERN_PG_CALLER_SAVEPOINT;
+constexpr const char* kPgRollBackCallerSavepoint =
+    "ROLLBACK TO SAVEPOINT " QUERN_PG_CALLER_SAVEPOINT "; RELEASE SAVEPOINT " QUERN_PG_CALLER_SAVEPOINT;
+#undef QUERN_PG_CALLER_SAVEPOINT
 
 }  // namespace
 
@@ -18,9 +26,19 @@ Transaction::Transaction(Connection& db, const TransactionSettings& settings) : 
   open_ = true;
 }
 
+Transaction::Transaction(Connection& db, const TransactionSettings& settings, JoinCallerTransaction)
+    : db_(db), settings_(settings), joined_(true) {
+  db_.exec_simple(kPgOpenCallerSavepoint, "savepoint");
+  open_ = true;
+}
+
 Transaction::~Transaction() {
   if (!open_ || !db_.healthy()) return;
   try {
+    if (joined_) {
+      db_.exec_simple(kPgRollBackCallerSavepoint, "roll back to savepoint");
+      return;
+    }
     db_.exec_simple("ROLLBACK", "rollback");
   } catch (...) {
     // The connection is unusable; the pool drops it (it is not idle).
@@ -90,14 +108,24 @@ bool Transaction::commit() {
     p.add(settings_.channel).add(settings_.notify_payload);
     // With COMMIT in the same round trip: the bookkeeping lock is held for no longer
     // than the server takes to commit, whatever happens to this process meanwhile.
-    db_.exec_and_commit(kWriteBookkeeping, p);
+    // (A joined transaction holds it until its caller commits: see client.h.)
+    finish_with(kWriteBookkeeping, p);
   } else if (changed) {
-    db_.exec_and_commit(kNotifyChange, Params().add(settings_.channel).add(settings_.notify_payload));
+    finish_with(kNotifyChange, Params().add(settings_.channel).add(settings_.notify_payload));
   } else {
-    db_.exec_simple("COMMIT", "commit");
+    db_.exec_simple(joined_ ? kPgReleaseCallerSavepoint : "COMMIT", "commit");
   }
   open_ = false;
   return changed;
+}
+
+void Transaction::finish_with(const Statement& statement, const Params& params) {
+  if (joined_) {
+    db_.exec(statement, params);
+    db_.exec_simple(kPgReleaseCallerSavepoint, "release savepoint");
+  } else {
+    db_.exec_and_commit(statement, params);
+  }
 }
 
 }  // namespace quern::postgres

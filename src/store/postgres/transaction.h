@@ -28,11 +28,20 @@ struct TransactionSettings {
   std::string notify_payload;        // names this process (its listener skips its own)
 };
 
+// A transaction of a caller's own (Connection::borrow): Quern's work runs inside it
+// under a savepoint, and the caller commits or rolls back.
+struct JoinCallerTransaction {};
+
 class Transaction {
  public:
   // BEGIN on `db`.
   Transaction(Connection& db, const TransactionSettings& settings);
-  // Rolls back unless committed.
+  // SAVEPOINT on `db`, which must be in a transaction already. commit() then releases
+  // the savepoint and leaves the transaction open; the bookkeeping's lock is held and
+  // its notification is sent when the caller's transaction commits.
+  Transaction(Connection& db, const TransactionSettings& settings, JoinCallerTransaction);
+  // Rolls back unless committed (to the savepoint, for a joined transaction: the
+  // caller's transaction is then as it was before, and usable).
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -49,8 +58,8 @@ class Transaction {
   // Adds `delta` jobs in `state` to `queue`'s count (negative for deleted jobs).
   void count(const std::string& queue, JobState state, int64_t delta);
 
-  // Writes the bookkeeping, notifies if anything changed, and commits. Returns
-  // whether anything changed.
+  // Writes the bookkeeping, notifies if anything changed, and commits (a joined
+  // transaction: releases its savepoint). Returns whether anything changed.
   bool commit();
 
   Connection& db() { return db_; }
@@ -65,8 +74,12 @@ class Transaction {
     std::string detail;
   };
 
+  // Runs the last statement and ends the transaction (or the savepoint).
+  void finish_with(const Statement& statement, const Params& params);
+
   Connection& db_;
   const TransactionSettings& settings_;
+  bool joined_ = false;
   bool open_ = false;
   bool changed_ = false;
   std::vector<HistoryRow> history_;

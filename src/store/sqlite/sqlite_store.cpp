@@ -150,7 +150,8 @@ std::string tail_of(const std::string& text, size_t max_bytes) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options) : path_(path), options_(options) {
+SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
+    : path_(path), options_(options), leadership_instance_(new_leadership_instance_id()) {
   check_path(path_);
   writer_ = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout);
   // Only reads until the file is known to be ours (or new).
@@ -169,7 +170,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options) :
   change_reader_->exec("PRAGMA query_only = 1");
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() { release_leadership(); }
 
 template <typename Work>
 auto SqliteStore::write(Work&& work) {

@@ -25,6 +25,9 @@
 
 namespace quern::sqlite {
 
+// A random id for one SqliteStore instance (leadership.cpp).
+std::string new_leadership_instance_id();
+
 class SqliteStore final : public Store {
  public:
   // Opens (creating and migrating if new) the database at `path`. See open_store().
@@ -70,6 +73,10 @@ class SqliteStore final : public Store {
   uint64_t change_counter() override;
   std::string database_id() override { return database_id_; }
 
+  // A lease row in store_meta (leadership.cpp): who holds it and until when.
+  bool hold_leadership(const std::string& candidate, Duration ttl, Time now) override;
+  void release_leadership() noexcept override;
+
  private:
   // Runs `work` in the next group-committed batch and returns what it returns.
   template <typename Work>
@@ -87,6 +94,11 @@ class SqliteStore final : public Store {
 
   std::mutex change_mutex_;
   std::unique_ptr<Connection> change_reader_;  // guarded by change_mutex_; PRAGMA data_version
+
+  // Names this instance in the leader lease (a process may open several stores).
+  const std::string leadership_instance_;
+  // Set once this instance took the lease, so closing a store that never led writes nothing.
+  std::atomic<bool> may_lead_{false};
 };
 
 }  // namespace quern::sqlite

@@ -1,0 +1,120 @@
+// Maintenance under one leader: two processes' maintenance (two Stores on one SQLite
+// database, a simulated clock) — only the leader rescues expired leases, promotes and
+// expires, while each rescues its own host's dead processes' jobs whatever the
+// leadership; leadership changes are reported and pass on when the leader lets go.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "core/host_identity.h"
+#include "engine/maintenance.h"
+#include "quern/clock.h"
+#include "store/store.h"
+
+namespace quern {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class MaintenanceLeaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("quern-leader-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    clock_ = std::make_shared<SimulatedClock>();
+    first_store_ = open_store((dir_ / "q.db").string());
+    second_store_ = open_store((dir_ / "q.db").string());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  JobId enqueue(std::optional<Time> run_at = std::nullopt) {
+    NewJob job;
+    job.type = "t";
+    job.run_at = run_at;
+    return first_store_->enqueue_jobs({job}, clock_->now()).at(0).job.id;
+  }
+  JobId claim(const std::string& owner, Duration lease) {
+    ClaimParams params;
+    params.owner = owner;
+    params.lease = lease;
+    params.now = clock_->now();
+    return first_store_->claim_jobs(params).at(0).id;
+  }
+  JobState state_of(JobId id) { return first_store_->get_job(id)->state; }
+
+  fs::path dir_;
+  std::shared_ptr<SimulatedClock> clock_;
+  std::shared_ptr<Store> first_store_;
+  std::shared_ptr<Store> second_store_;
+};
+
+// An owner string of this host whose process is gone (its start time does not match).
+std::string dead_local_owner() {
+  std::string owner = this_process_owner();
+  return owner.substr(0, owner.rfind('/') + 1) + "1";
+}
+
+TEST_F(MaintenanceLeaderTest, OnlyTheLeaderRescuesPromotesAndExpires) {
+  Maintenance first(first_store_, clock_, dir_ / "tmp-1");
+  Maintenance second(second_store_, clock_, dir_ / "tmp-2");
+  std::vector<bool> first_changes, second_changes;
+  first.on_leadership_change([&](bool leader) { first_changes.push_back(leader); });
+  second.on_leadership_change([&](bool leader) { second_changes.push_back(leader); });
+
+  first.run_pass();
+  second.run_pass();
+  EXPECT_TRUE(first.is_leader());
+  EXPECT_FALSE(second.is_leader());
+
+  const JobId leased = enqueue();
+  ASSERT_EQ(claim("another-host/-/-/-/1/1", 5s), leased);
+  const JobId scheduled = enqueue(clock_->now() + 2s);
+  clock_->advance(6s);  // the lease (5 s) expired and the scheduled job is due
+  second.run_pass();
+  EXPECT_EQ(state_of(leased), JobState::kRunning) << "a follower rescued an expired lease";
+  EXPECT_EQ(state_of(scheduled), JobState::kScheduled) << "a follower promoted a due job";
+  first.run_pass();
+  EXPECT_EQ(state_of(leased), JobState::kAvailable);
+  EXPECT_EQ(state_of(scheduled), JobState::kAvailable);
+
+  first.release_leadership();
+  second.run_pass();
+  EXPECT_TRUE(second.is_leader());
+  first.run_pass();
+  EXPECT_FALSE(first.is_leader());
+  EXPECT_EQ(first_changes, (std::vector<bool>{true, false}));
+  EXPECT_EQ(second_changes, (std::vector<bool>{true}));
+}
+
+TEST_F(MaintenanceLeaderTest, FollowerStillRescuesItsOwnHostsDeadProcesses) {
+  Maintenance first(first_store_, clock_, dir_ / "tmp-1");
+  Maintenance second(second_store_, clock_, dir_ / "tmp-2");
+  first.run_pass();
+  const JobId id = enqueue();
+  ASSERT_EQ(claim(dead_local_owner(), 1h), id);
+  second.run_pass();
+  EXPECT_FALSE(second.is_leader());
+  EXPECT_EQ(state_of(id), JobState::kAvailable) << "a follower left its host's dead process's job running";
+}
+
+TEST_F(MaintenanceLeaderTest, FollowerTakesOverWhenTheLeaderStopsRenewing) {
+  Maintenance first(first_store_, clock_, dir_ / "tmp-1");
+  Maintenance second(second_store_, clock_, dir_ / "tmp-2");
+  first.run_pass();
+  clock_->advance(kMaintenanceLeadershipTtl - 1ms);
+  second.run_pass();
+  EXPECT_FALSE(second.is_leader());
+  clock_->advance(1ms);  // the first process fell silent for the whole ttl
+  second.run_pass();
+  EXPECT_TRUE(second.is_leader());
+  first.run_pass();
+  EXPECT_FALSE(first.is_leader());
+}
+
+}  // namespace
+}  // namespace quern
