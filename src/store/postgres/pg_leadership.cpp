@@ -2,6 +2,8 @@
 // by the schema, held on a connection kept for it alone. The server releases the lock
 // when that session ends, so a leader that dies, or is cut off longer than the ttl
 // (the session's idle_session_timeout), leaves it to the next process that tries.
+#include <libpq-fe.h>
+
 #include <algorithm>
 
 #include "quern/error.h"
@@ -33,9 +35,13 @@ bool PostgresStore::hold_leadership(const std::string& /*candidate*/, Duration t
     if (!leadership_connection_) {
       leadership_connection_ = connect(settings_, options_.busy_timeout);
       // A leader that stops renewing (frozen, cut off) loses its session, so its lock, after the ttl.
+      // (PostgreSQL 14 and later; an older server leaves such a leader to its TCP keepalives.)
       const auto ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
-      leadership_connection_->exec_simple("SET idle_session_timeout TO " + std::to_string(std::max<int64_t>(ttl_ms, 1)),
-                                          "set the leader's session timeout");
+      if (PQserverVersion(leadership_connection_->handle()) >= 140000) {
+        leadership_connection_->exec_simple(
+            "SET idle_session_timeout TO " + std::to_string(std::max<int64_t>(ttl_ms, 1)),
+            "set the leader's session timeout");
+      }
     }
     const Result r = leadership_connection_->exec(kTryLeadershipLock,
                                                   Params().add(leadership_lock_key(settings_.schema)));
