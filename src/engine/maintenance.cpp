@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <system_error>
 
@@ -116,11 +117,20 @@ int Maintenance::sweep_temp_dirs() {
 }
 
 void Maintenance::run_pass() {
-  const bool leader = hold_leadership();
+  // A failed try (say the leader's own connection cannot be opened) makes this pass a
+  // follower's: this host's passes still run, then the error is reported.
+  bool leader = false;
+  std::exception_ptr leadership_error;
+  try {
+    leader = hold_leadership();
+  } catch (const Error&) {
+    leadership_error = std::current_exception();
+  }
   if (leader) rescue_expired_leases();
   rescue_dead_owners();
   if (leader) promote_and_expire();
   check_file_dependencies();
+  if (leadership_error) std::rethrow_exception(leadership_error);
 }
 
 void Maintenance::end_rescued_runs(const std::vector<MovedJob>& jobs) {

@@ -1,5 +1,7 @@
 #include "server/maintenance_loop.h"
 
+#include <exception>
+
 #include "quern/error.h"
 
 namespace quern::server {
@@ -37,7 +39,15 @@ void MaintenanceLoop::stop() {
 void MaintenanceLoop::run_pass() {
   // Rescue of expired leases, promotion and expiry are the leader's; this host's dead
   // processes and file dependencies are every server's.
-  const bool leader = maintenance_.hold_leadership();
+  // A failed try makes this pass a follower's: the host's passes still run, then the
+  // error is reported (and counted by run()).
+  bool leader = false;
+  std::exception_ptr leadership_error;
+  try {
+    leader = maintenance_.hold_leadership();
+  } catch (const Error&) {
+    leadership_error = std::current_exception();
+  }
   // Each rescue counted as soon as it is in the store, so /metrics never lags it.
   const auto expired = leader ? maintenance_.rescue_expired_leases() : std::vector<MovedJob>{};
   metrics_.count_rescued(static_cast<int64_t>(expired.size()));
@@ -48,6 +58,7 @@ void MaintenanceLoop::run_pass() {
   }
   if (leader) maintenance_.promote_and_expire();
   maintenance_.check_file_dependencies();
+  if (leadership_error) std::rethrow_exception(leadership_error);
 }
 
 void MaintenanceLoop::run() {
