@@ -31,9 +31,8 @@
 
 #include "core/host_identity.h"
 #include "quern/client.h"
+#include "serve_process.h"
 #include "store/store.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -42,6 +41,10 @@ using quern::Json;
 namespace {
 
 using Steady = std::chrono::steady_clock;
+using quern::bench::free_port;
+using quern::bench::start_serve;
+using quern::bench::stop_serve;
+using quern::bench::wait_until_healthy;
 
 constexpr int kQueues = 8;
 constexpr int kTypes = 16;
@@ -139,61 +142,6 @@ void fill_database(const fs::path& db, int total) {
   }
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    std::perror("free port");
-    std::exit(1);
-  }
-  const int port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
-
-// Starts `quern serve` (no worker slots) with its output in `log`.
-pid_t start_server(const Settings& s, const fs::path& db, int port, const fs::path& log) {
-  std::vector<std::string> args = {s.quern, "serve", "--db", db.string(), "--listen",
-                                   fmt::format("127.0.0.1:{}", port), "--concurrency", "0"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    fmt::print(stderr, "bench_dashboard: cannot start {}: {}\n", s.quern, std::strerror(rc));
-    std::exit(1);
-  }
-  return pid;
-}
-
-void stop_server(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-}
-
-bool wait_until_healthy(httplib::Client& http, pid_t pid) {
-  const auto deadline = Steady::now() + 60s;
-  while (Steady::now() < deadline) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
-    auto response = http.Get("/healthz");
-    if (response && response->status == 200) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
 // GETs `path`; exits with the answer if it is not 200.
 Json get_json(httplib::Client& http, const std::string& path) {
   auto response = http.Get(path.c_str());
@@ -289,13 +237,13 @@ int main(int argc, char** argv) {
   }
 
   const int port = free_port();
-  const pid_t server = start_server(s, db, port, s.dir / "serve.log");
+  const pid_t server = start_serve(s.quern, db, port, s.dir / "serve.log", "bench_dashboard");
   httplib::Client http("127.0.0.1", port);
   http.set_keep_alive(true);
   http.set_read_timeout(30, 0);
   if (!wait_until_healthy(http, server)) {
     fmt::print(stderr, "bench_dashboard: quern serve did not become healthy; see {}\n", (s.dir / "serve.log").string());
-    stop_server(server);
+    stop_serve(server);
     return 1;
   }
 
@@ -325,7 +273,7 @@ int main(int argc, char** argv) {
   run("jobs: tag matching nothing", "/api/v1/jobs?tag=no-such-tag&" + page, 50);
   run("jobs: first page, ascending", fmt::format("/api/v1/jobs?limit={}", kPageSize), 50);
   run("GET /api/v1/throughput", "/api/v1/throughput?minutes=60", 50);
-  stop_server(server);
+  stop_serve(server);
 
   fmt::print("\n{} jobs; {} requests each, on a new connection and on one kept-alive connection; "
              "walking {} pages by cursor took {:.0f} ms\n",

@@ -41,16 +41,20 @@
 #include <httplib.h>
 
 #include "quern/job.h"
-
-extern char** environ;
+#include "serve_process.h"
 
 namespace fs = std::filesystem;
+
 using namespace std::chrono_literals;
 using quern::Json;
 
 namespace {
 
 using Steady = std::chrono::steady_clock;
+using quern::bench::free_port;
+using quern::bench::start_serve;
+using quern::bench::stop_serve;
+using quern::bench::wait_until_healthy;
 
 constexpr int kBatchSize = 100;
 constexpr int kRssSamples = 10;  // one every 10% of the events
@@ -107,65 +111,6 @@ class ErrorLog {
 };
 
 ErrorLog errors;
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    std::perror("free port");
-    std::exit(1);
-  }
-  const int port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
-
-// Starts `quern serve` (no worker slots) with its output in `log`.
-pid_t start_server(const Settings& s, const fs::path& db, int port, const fs::path& log) {
-  std::vector<std::string> args = {s.quern, "serve", "--db", db.string(), "--listen",
-                                   fmt::format("127.0.0.1:{}", port), "--concurrency", "0"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    fmt::print(stderr, "bench_http: cannot start {}: {}\n", s.quern, std::strerror(rc));
-    std::exit(1);
-  }
-  return pid;
-}
-
-// SIGTERM, then wait; returns how the server ended, for the report.
-std::string stop_server(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
-  return "ended";
-}
-
-bool wait_until_healthy(httplib::Client& http, pid_t pid) {
-  const auto deadline = Steady::now() + 60s;
-  while (Steady::now() < deadline) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
-    auto response = http.Get("/healthz");
-    if (response && response->status == 200) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
 
 struct ProcessSample {
   long rss_kb = 0;
@@ -610,12 +555,12 @@ int main(int argc, char** argv) {
   const fs::path db = s.dir / "bench.db";
   const fs::path log = s.dir / "serve.log";
   const int port = free_port();
-  const pid_t server = start_server(s, db, port, log);
+  const pid_t server = start_serve(s.quern, db, port, log, "bench_http");
   {
     httplib::Client health("127.0.0.1", port);
     if (!wait_until_healthy(health, server)) {
       fmt::print(stderr, "bench_http: quern serve did not become healthy; see {}\n", log.string());
-      stop_server(server);
+      stop_serve(server);
       return 1;
     }
   }
@@ -635,7 +580,7 @@ int main(int argc, char** argv) {
   const MixResult mix = bench_event_mix(port, server, s.mix_threads, s.listeners, s.events);
   print_mix(mix, s.mix_threads);
 
-  const std::string ended = stop_server(server);
+  const std::string ended = stop_serve(server);
   std::error_code error;
   const auto log_bytes = fs::file_size(log, error);
   const auto db_bytes = fs::file_size(db, error);

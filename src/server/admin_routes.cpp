@@ -1,6 +1,7 @@
 // Routes for the overview: counts, queues (pause/resume), settings and throughput.
 #include <algorithm>
 
+#include "core/stats_report.h"
 #include "core/time_format.h"
 #include "quern/error.h"
 #include "server/http_response.h"
@@ -12,45 +13,12 @@ namespace {
 
 constexpr int kLongestThroughputMinutes = 7 * 24 * 60;
 
-Json state_counts_json(const int64_t (&counts)[std::size(kAllStates)]) {
-  Json object = Json::object();
-  for (size_t i = 0; i < std::size(kAllStates); ++i) object[std::string(state_name(kAllStates[i]))] = counts[i];
-  return object;
-}
-
-// The store's counts, plus the queues it knows (paused, say) that hold no job, by name.
-Stats stats_of_every_queue(Client& client) {
-  Stats stats = client.stats();
-  for (const QueueInfo& queue : client.queues()) {
-    auto known = std::find_if(stats.queues.begin(), stats.queues.end(),
-                              [&](const Stats::QueueCounts& counts) { return counts.queue == queue.name; });
-    if (known == stats.queues.end()) {
-      Stats::QueueCounts counts;
-      counts.queue = queue.name;
-      counts.paused = queue.paused;
-      stats.queues.push_back(counts);
-    }
-  }
-  std::sort(stats.queues.begin(), stats.queues.end(),
-            [](const Stats::QueueCounts& a, const Stats::QueueCounts& b) { return a.queue < b.queue; });
-  return stats;
-}
-
-// The same shape as `quern stats --json`.
-Json stats_json(const Stats& stats) {
-  int64_t totals[std::size(kAllStates)] = {};
-  for (size_t i = 0; i < std::size(kAllStates); ++i) totals[i] = stats.total(kAllStates[i]);
-  Json queues = Json::array();
-  for (const auto& queue : stats.queues) {
-    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"states", state_counts_json(queue.by_state)}});
-  }
-  return {{"states", state_counts_json(totals)}, {"queues", std::move(queues)}};
-}
+Stats every_queue_stats(Client& client) { return with_every_queue(client.stats(), client.queues()); }
 
 Json queues_json(const Stats& stats) {
   Json queues = Json::array();
   for (const auto& queue : stats.queues) {
-    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"counts", state_counts_json(queue.by_state)}});
+    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"counts", state_counts_to_json(queue.by_state)}});
   }
   return {{"queues", std::move(queues)}};
 }
@@ -72,10 +40,10 @@ Json setting_value_of(const Json& body) {
 void add_admin_routes(Router& router, RouteContext& context) {
   RouteContext* c = &context;
   router.add("GET", "/api/v1/stats", [c](ApiRequest&, httplib::Response& res) {
-    send_json(res, 200, stats_json(stats_of_every_queue(*c->client)));
+    send_json(res, 200, stats_to_json(every_queue_stats(*c->client)));
   });
   router.add("GET", "/api/v1/queues", [c](ApiRequest&, httplib::Response& res) {
-    send_json(res, 200, queues_json(stats_of_every_queue(*c->client)));
+    send_json(res, 200, queues_json(every_queue_stats(*c->client)));
   });
   router.add("POST", "/api/v1/queues/{name}/pause", [c](ApiRequest& request, httplib::Response& res) {
     const std::string& queue = queue_name_of(request);

@@ -1,0 +1,40 @@
+#include "core/stats_report.h"
+
+#include <algorithm>
+#include <string>
+
+namespace quern {
+
+Stats with_every_queue(Stats stats, const std::vector<QueueInfo>& known) {
+  for (const QueueInfo& queue : known) {
+    auto found = std::find_if(stats.queues.begin(), stats.queues.end(),
+                              [&](const Stats::QueueCounts& counts) { return counts.queue == queue.name; });
+    if (found == stats.queues.end()) {
+      Stats::QueueCounts counts;
+      counts.queue = queue.name;
+      counts.paused = queue.paused;
+      stats.queues.push_back(counts);
+    }
+  }
+  std::sort(stats.queues.begin(), stats.queues.end(),
+            [](const Stats::QueueCounts& a, const Stats::QueueCounts& b) { return a.queue < b.queue; });
+  return stats;
+}
+
+Json state_counts_to_json(const int64_t (&counts)[std::size(kAllStates)]) {
+  Json object = Json::object();
+  for (size_t i = 0; i < std::size(kAllStates); ++i) object[std::string(state_name(kAllStates[i]))] = counts[i];
+  return object;
+}
+
+Json stats_to_json(const Stats& stats) {
+  int64_t totals[std::size(kAllStates)] = {};
+  for (size_t i = 0; i < std::size(kAllStates); ++i) totals[i] = stats.total(kAllStates[i]);
+  Json queues = Json::array();
+  for (const auto& queue : stats.queues) {
+    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"states", state_counts_to_json(queue.by_state)}});
+  }
+  return {{"states", state_counts_to_json(totals)}, {"queues", std::move(queues)}};
+}
+
+}  // namespace quern

@@ -1,0 +1,21 @@
+// Job counts as `quern stats` and GET /api/v1/stats show them: every queue the store
+// knows, and one JSON shape for both.
+#pragma once
+
+#include <iterator>
+#include <vector>
+
+#include "quern/job.h"
+
+namespace quern {
+
+// `stats` plus the queues in `known` that hold no job (a paused one, say), by name.
+Stats with_every_queue(Stats stats, const std::vector<QueueInfo>& known);
+
+// {"<state>": n, …} with every state.
+Json state_counts_to_json(const int64_t (&counts)[std::size(kAllStates)]);
+
+// {"states": {…}, "queues": [{"name", "paused", "states": {…}}]}.
+Json stats_to_json(const Stats& stats);
+
+}  // namespace quern
