@@ -167,18 +167,24 @@ std::string postgres_value(const std::string& sql) {
 }
 
 // Ends every session of `application` on the PostgreSQL test server; returns how many.
-// With `wait_until_gone` (for a frozen process, which opens no new ones), waits until
-// they are gone, so whatever they were doing has committed or rolled back.
+// With `wait_until_gone` (for a frozen process), ends them again until none is left, so
+// whatever they were doing has committed or rolled back. Again, because a connection the
+// process opened just before it froze may reach the server only later (a slow fork of
+// the backend under load), and would then wait for its frozen client forever.
 int terminate_postgres_sessions(const std::string& application, bool wait_until_gone) {
-  const int terminated = std::atoi(
-      postgres_value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '" +
-                     application + "'")
-          .c_str());
+  const std::string sessions = "FROM pg_stat_activity WHERE application_name = '" + application + "'";
+  const auto terminate = [&] {
+    return std::atoi(postgres_value("SELECT count(pg_terminate_backend(pid)) " + sessions).c_str());
+  };
+  const int terminated = terminate();
   if (!wait_until_gone) return terminated;
   EXPECT_TRUE(cli_test::eventually([&] {
-    return postgres_value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + application + "'") ==
-           "0";
-  })) << application;
+    if (postgres_value("SELECT count(*) " + sessions) == "0") return true;
+    terminate();
+    return false;
+  })) << application << ":\n"
+      << postgres_value("SELECT coalesce(string_agg(concat_ws(' ', pid, state, wait_event_type, wait_event, xact_start, "
+                        "left(query, 80)), E'\\n'), '') " + sessions);
   return terminated;
 }
 
