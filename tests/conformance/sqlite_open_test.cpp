@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "quern/error.h"
+#include "store/sqlite/multi_row.h"
 #include "store/sqlite/statements.h"
 #include "store/store.h"
 
@@ -221,10 +222,21 @@ TEST_F(SqliteOpen, HotQueriesUsePartialIndexes) {
   EXPECT_NE(plan(sqlite::kSelectNextAvailableType).find("INDEX jobs_claimable"), std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectDueScheduledJobs).find("INDEX jobs_scheduled"), std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectNextScheduledAt).find("INDEX jobs_scheduled"), std::string::npos);
-  EXPECT_NE(plan(sqlite::kSelectExpiredLeases).find("INDEX jobs_lease_expiry"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectExpiredLeases).find("INDEX jobs_by_state"), std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectExpiringJobs).find("INDEX jobs_expiring"), std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectLiveJobByUniqueKey).find("INDEX jobs_live_unique_key"), std::string::npos);
-  EXPECT_NE(plan(sqlite::kSelectFailedJobs).find("INDEX jobs_finished"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectFailedJobs).find("INDEX jobs_by_state"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kSelectFinishedJobs).find("INDEX jobs_by_state"), std::string::npos);
+  // Statements over a list of ids look each one up by rowid, never scan an index.
+  const auto by_rowid = [&](const char* head) {
+    return plan(sqlite::repeated_sql(head, "?", 4, ")")).find("USING INTEGER PRIMARY KEY (rowid=?)") != std::string::npos;
+  };
+  EXPECT_TRUE(by_rowid(sqlite::kClaimJobsIn)) << plan(sqlite::repeated_sql(sqlite::kClaimJobsIn, "?", 4, ")"));
+  EXPECT_TRUE(by_rowid(sqlite::kCompleteJobsIn));
+  EXPECT_TRUE(by_rowid(sqlite::kSelectJobsIn));
+  EXPECT_TRUE(by_rowid(sqlite::kSelectRunStatesIn));
+  EXPECT_NE(plan(sqlite::repeated_sql(sqlite::kSelectDependentsIn, "?", 4, ")")).find("job_dependencies_by_dependency"),
+            std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectDependents).find("job_dependencies_by_dependency"), std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectHistoryOfJob).find("job_history_by_job"), std::string::npos);
 }

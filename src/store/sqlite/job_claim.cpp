@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "store/sqlite/job_row.h"
+#include "store/sqlite/multi_row.h"
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
@@ -51,11 +53,9 @@ void add_candidates(WriteTransaction& txn, const std::string& queue, const std::
   while (q->step()) out.push_back({q->integer(1), q->int64(2), q->int64(0)});
 }
 
-}  // namespace
-
-int promote_due_jobs(WriteTransaction& txn, Time now) {
+int promote_due_jobs(WriteTransaction& txn, const std::vector<QueueRow>& queues, Time now) {
   int promoted = 0;
-  for (const auto& queue : all_queues(txn)) {
+  for (const auto& queue : queues) {
     std::vector<std::pair<JobId, int>> due;  // id, attempt
     {
       auto q = txn.db().prepare(kSelectDueScheduledJobs);
@@ -74,13 +74,18 @@ int promote_due_jobs(WriteTransaction& txn, Time now) {
   return promoted;
 }
 
+}  // namespace
+
+int promote_due_jobs(WriteTransaction& txn, Time now) { return promote_due_jobs(txn, all_queues(txn), now); }
+
 std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& params) {
   if (params.max <= 0) return {};
   const Time now = params.now;
-  promote_due_jobs(txn, now);
+  const std::vector<QueueRow> all = all_queues(txn);
+  promote_due_jobs(txn, all, now);
 
   std::vector<std::string> queues;
-  for (const auto& queue : all_queues(txn)) {
+  for (const auto& queue : all) {
     if (queue.paused) continue;
     if (params.queues.empty() ||
         std::find(params.queues.begin(), params.queues.end(), queue.name) != params.queues.end()) {
@@ -100,23 +105,32 @@ std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& 
   std::sort(candidates.begin(), candidates.end());
   if (candidates.size() > static_cast<size_t>(params.max)) candidates.resize(params.max);
 
+  std::vector<JobId> ids;
+  ids.reserve(candidates.size());
+  for (const auto& c : candidates) ids.push_back(c.id);
+  // Every candidate is available: it was read in this transaction, under the write lock.
+  run_over_ids(txn.db(), kClaimJobsIn, ids, 3, [&](Statement& q) {
+    q.bind(1, now).bind_static(2, params.owner).bind(3, now + params.lease);
+  });
+  std::unordered_map<JobId, Job> claimed;
+  claimed.reserve(ids.size());
+  run_over_ids(
+      txn.db(), kSelectJobsIn, ids, 0, [](Statement&) {},
+      [&](const Statement& row) {
+        Job job = read_job(row);
+        claimed.emplace(job.id, std::move(job));
+      });
+  // In claim order (the rows came back by id).
   const std::string detail = "claimed by " + params.owner;
   std::vector<Job> jobs;
-  jobs.reserve(candidates.size());
-  for (const auto& c : candidates) {
-    {
-      auto q = txn.db().prepare(kClaimJob);
-      q->bind(1, c.id).bind(2, now).bind_static(3, params.owner).bind(4, now + params.lease).run();
-      if (txn.db().changes() != 1) continue;
-    }
-    {
-      auto q = txn.db().prepare(kSelectJob);
-      q->bind(1, c.id);
-      if (!q->step()) continue;
-      jobs.push_back(read_job(*q));
-    }
-    const Job& job = jobs.back();
+  jobs.reserve(ids.size());
+  for (JobId id : ids) {
+    auto it = claimed.find(id);
+    if (it == claimed.end()) continue;
+    Job& job = it->second;
+    if (job.state != JobState::kRunning || job.lease_owner != params.owner) continue;  // cannot happen: see above
     txn.record_move(job.id, job.queue, JobState::kAvailable, JobState::kRunning, job.attempt, now, detail);
+    jobs.push_back(std::move(job));
   }
   return jobs;
 }

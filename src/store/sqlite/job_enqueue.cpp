@@ -53,6 +53,8 @@ EncodedJob encode_new_job(const NewJob& job, size_t max_payload_bytes) {
 }
 
 EnqueueResult enqueue_job(WriteTransaction& txn, const NewJob& job, const EncodedJob& encoded, Time now) {
+  // Unique keys and dependencies read `jobs`, which must then hold the rows buffered so far.
+  if (job.unique_key || !job.depends_on.empty()) txn.flush_rows();
   if (job.unique_key) {
     if (auto existing = find_live_job_by_unique_key(txn, *job.unique_key)) return {std::move(*existing), false};
   }
@@ -67,22 +69,15 @@ EnqueueResult enqueue_job(WriteTransaction& txn, const NewJob& job, const Encode
   }
 
   const JobId id = txn.allocate_job_id();
-  {
-    // Every text bound here lives in `job` or `encoded`, beyond this statement's use.
-    auto q = txn.db().prepare(kInsertJob);
-    q->bind_static(1, job.queue).bind_static(2, job.type).bind_static(3, stored_state(state)).bind(4, job.priority);
-    q->bind_static(5, encoded.payload).bind(6, job.max_attempts).bind(7, run_at).bind(8, now);
-    if (job.timeout) q->bind(9, static_cast<int64_t>(job.timeout->count()));
-    q->bind(10, job.expires_at);
-    if (job.unique_key) q->bind_static(11, *job.unique_key);
-    q->bind_static(12, encoded.tags);
-    if (encoded.depends_on) q->bind_static(13, *encoded.depends_on);
-    if (encoded.needs_files) q->bind_static(14, *encoded.needs_files);
-    q->bind(15, files_met ? 1 : 0);
-    q->bind_static(16, stored_dependency_failure(job.on_dependency_failure));
-    q->bind(17, id);
-    q->run();
-  }
+  // Every text here lives in `job` or `encoded`, which outlive the write.
+  txn.new_job_rows().add(id, std::string_view(job.queue), std::string_view(job.type), stored_state(state),
+                         job.priority, std::string_view(encoded.payload), job.max_attempts, run_at, now, now,
+                         job.timeout ? std::optional<int64_t>(job.timeout->count()) : std::nullopt, job.expires_at,
+                         job.unique_key ? std::optional<std::string_view>(*job.unique_key) : std::nullopt,
+                         std::string_view(encoded.tags),
+                         encoded.depends_on ? std::optional<std::string_view>(*encoded.depends_on) : std::nullopt,
+                         encoded.needs_files ? std::optional<std::string_view>(*encoded.needs_files) : std::nullopt,
+                         files_met ? 1 : 0, stored_dependency_failure(job.on_dependency_failure));
   for (JobId dep : job.depends_on) {
     auto q = txn.db().prepare(kInsertDependency);
     q->bind(1, id).bind(2, dep).run();
@@ -112,6 +107,7 @@ EnqueueResult enqueue_job(WriteTransaction& txn, const NewJob& job, const Encode
   if (deps.ended && job.on_dependency_failure == OnDependencyFailure::kCancel) {
     const auto [dep, dep_state] = *deps.ended;
     const JobPosition pos{job.queue, state, 0, job.on_dependency_failure, run_at};
+    txn.flush_rows();
     cancel_job_at(txn, id, pos, now, "dependency " + std::to_string(dep) + " " + std::string(state_name(dep_state)));
     out.state = JobState::kCanceled;
     out.finished_at = now;

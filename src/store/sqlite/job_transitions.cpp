@@ -1,9 +1,11 @@
 #include "store/sqlite/job_transitions.h"
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
 #include "store/sqlite/job_row.h"
+#include "store/sqlite/multi_row.h"
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
@@ -78,11 +80,19 @@ bool unblock_if_ready(WriteTransaction& txn, JobId id, Time now, std::string_vie
   return true;
 }
 
+void unblock_dependents_of(WriteTransaction& txn, const std::vector<JobId>& completed, Time now) {
+  std::vector<JobId> dependents;
+  run_over_ids(
+      txn.db(), kSelectDependentsIn, completed, 0, [](Statement&) {},
+      [&](const Statement& row) { dependents.push_back(row.int64(0)); });
+  std::sort(dependents.begin(), dependents.end());
+  dependents.erase(std::unique(dependents.begin(), dependents.end()), dependents.end());
+  for (JobId dependent : dependents) unblock_if_ready(txn, dependent, now, "dependencies met");
+}
+
 void after_job_final(WriteTransaction& txn, JobId id, JobState state, Time now) {
   if (state == JobState::kCompleted) {
-    for (JobId dependent : dependents_of(txn, id)) {
-      unblock_if_ready(txn, dependent, now, "dependencies met");
-    }
+    unblock_dependents_of(txn, {id}, now);
   } else {
     cancel_dependents(txn, id, state, now);
   }

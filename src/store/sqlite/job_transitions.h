@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "quern/job.h"
 #include "store/sqlite/write_transaction.h"
@@ -29,6 +30,10 @@ std::optional<JobPosition> find_job_position(WriteTransaction& txn, JobId id);
 
 // Applies what follows from `id` reaching the final `state` (see above).
 void after_job_final(WriteTransaction& txn, JobId id, JobState state, Time now);
+
+// Unblocks the dependents of `completed` jobs that nothing holds back any more, reading
+// the dependents of all of them at once.
+void unblock_dependents_of(WriteTransaction& txn, const std::vector<JobId>& completed, Time now);
 
 // Moves a blocked job on if nothing holds it back any more. Returns true if it moved.
 bool unblock_if_ready(WriteTransaction& txn, JobId id, Time now, std::string_view detail);

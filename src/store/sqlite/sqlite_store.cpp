@@ -7,12 +7,14 @@
 #include <fstream>
 #include <map>
 #include <type_traits>
+#include <unordered_map>
 
 #include "quern/error.h"
 #include "store/sqlite/job_claim.h"
 #include "store/sqlite/job_enqueue.h"
 #include "store/sqlite/job_row.h"
 #include "store/sqlite/job_transitions.h"
+#include "store/sqlite/multi_row.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/statements.h"
 
@@ -231,40 +233,56 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
   if (items.empty()) return {};
   std::vector<std::optional<std::string>> results;
   results.reserve(items.size());
-  for (const auto& item : items) results.push_back(json_column(item.result));
+  std::vector<JobId> ids;
+  ids.reserve(items.size());
+  for (const auto& item : items) {
+    results.push_back(json_column(item.result));
+    ids.push_back(item.id);
+  }
   return write([&](WriteTransaction& txn) {
-    std::vector<FinishStatus> statuses;
-    statuses.reserve(items.size());
+    struct Run {
+      JobState state;
+      int attempt;
+      std::string queue;
+      int failures;
+      int max_attempts;
+    };
+    std::unordered_map<JobId, Run> runs;
+    runs.reserve(ids.size());
+    run_over_ids(
+        txn.db(), kSelectRunStatesIn, ids, 0, [](Statement&) {},
+        [&](const Statement& row) {
+          runs.emplace(row.int64(0), Run{parse_stored_state(row.text_view(1)), row.integer(2), row.text(3),
+                                         row.integer(4), row.integer(5)});
+        });
+    std::vector<FinishStatus> statuses(items.size(), FinishStatus::kStale);
+    std::vector<JobId> completed;              // every completed run: their dependents may be ready
+    std::vector<JobId> completed_no_result;    // updated by one statement per chunk
     for (size_t i = 0; i < items.size(); ++i) {
       const JobFinish& item = items[i];
-      std::string queue;
-      int failures = 0;
-      int max_attempts = 0;
-      {
-        auto q = txn.db().prepare(kSelectRunningJob);
-        q->bind(1, item.id).bind(2, item.attempt);
-        if (!q->step()) {
-          statuses.push_back(FinishStatus::kStale);
-          continue;
-        }
-        queue = q->text(0);
-        failures = q->integer(1);
-        max_attempts = q->integer(2);
-      }
+      auto it = runs.find(item.id);
+      // The fence: the job must still be running at the run's attempt.
+      if (it == runs.end() || it->second.state != JobState::kRunning || it->second.attempt != item.attempt) continue;
+      Run& run = it->second;
       // Where the run sends the job: a later run_at waits as scheduled.
       const JobState waiting = item.run_at > now ? JobState::kScheduled : JobState::kAvailable;
       JobState to = JobState::kCompleted;
       std::string detail;
       switch (item.outcome) {
         case FinishOutcome::kCompleted: {
-          auto q = txn.db().prepare(kCompleteRunningJob);
-          q->bind(1, item.id).bind(2, results[i]).bind(3, now).run();
+          if (results[i]) {
+            auto q = txn.db().prepare(kCompleteRunningJob);
+            q->bind(1, item.id).bind(2, results[i]).bind(3, now).run();
+          } else {
+            completed_no_result.push_back(item.id);
+          }
+          completed.push_back(item.id);
           detail = "completed";
           break;
         }
         case FinishOutcome::kRetry:
         case FinishOutcome::kFail: {
-          const bool spent = item.outcome == FinishOutcome::kFail || failures + 1 >= max_attempts;
+          const bool spent = item.outcome == FinishOutcome::kFail || run.failures + 1 >= run.max_attempts;
           to = spent ? JobState::kFailed : waiting;
           auto q = txn.db().prepare(kCountFailedRun);
           q->bind(1, item.id).bind_static(2, item.error).bind_static(3, stored_state(to));
@@ -289,10 +307,13 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
           break;
         }
       }
-      txn.record_move(item.id, queue, JobState::kRunning, to, item.attempt, now, detail);
-      if (is_final(to)) after_job_final(txn, item.id, to, now);
-      statuses.push_back(FinishStatus::kOk);
+      run.state = to;  // a second finish of this run in the same call is stale
+      txn.record_move(item.id, run.queue, JobState::kRunning, to, item.attempt, now, detail);
+      if (is_final(to) && to != JobState::kCompleted) after_job_final(txn, item.id, to, now);
+      statuses[i] = FinishStatus::kOk;
     }
+    run_over_ids(txn.db(), kCompleteJobsIn, completed_no_result, 1, [&](Statement& q) { q.bind(1, now); });
+    unblock_dependents_of(txn, completed, now);
     return statuses;
   });
 }

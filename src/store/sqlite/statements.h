@@ -45,12 +45,14 @@ inline constexpr const char* kSetStoreMeta = "UPDATE store_meta SET value = ?2 W
 
 // --- producers ---------------------------------------------------------------------
 
-inline constexpr const char* kInsertJob = R"sql(
+// New jobs and history rows are written by multi-row INSERTs (multi_row.h): the
+// statement up to VALUES, and the placeholders of one row.
+inline constexpr const char* kInsertJobsHead = R"sql(
   INSERT INTO jobs (id, queue, type, state, priority, payload, max_attempts, run_at, created_at, updated_at,
                     timeout_us, expires_at, unique_key, tags, depends_on, needs_files, files_met,
-                    on_dependency_failure)
-  VALUES (?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-)sql";
+                    on_dependency_failure) VALUES )sql";
+inline constexpr const char* kInsertJobsRow = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+inline constexpr int kInsertJobsColumns = 18;
 
 inline constexpr const char* kInsertDependency = R"sql(
   INSERT OR IGNORE INTO job_dependencies (job_id, depends_on_id) VALUES (?1, ?2)
@@ -68,9 +70,10 @@ inline constexpr const char* kEnsureQueue = R"sql(
 
 // --- bookkeeping kept in every transaction -----------------------------------------
 
-inline constexpr const char* kInsertHistory = R"sql(
-  INSERT INTO job_history (seq, job_id, at, from_state, to_state, attempt, detail) VALUES (?7, ?1, ?2, ?3, ?4, ?5, ?6)
-)sql";
+inline constexpr const char* kInsertHistoryHead = R"sql(
+  INSERT INTO job_history (seq, job_id, at, from_state, to_state, attempt, detail) VALUES )sql";
+inline constexpr const char* kInsertHistoryRow = "(?,?,?,?,?,?,?)";
+inline constexpr int kInsertHistoryColumns = 7;
 
 inline constexpr const char* kAddToQueueCount = R"sql(
   INSERT INTO queue_counts (queue, state, n) VALUES (?1, ?2, ?3)
@@ -114,12 +117,16 @@ inline constexpr const char* kSelectClaimCandidates = R"sql(
   LIMIT ?4
 )sql";
 
-inline constexpr const char* kClaimJob = R"sql(
-  UPDATE jobs
-  SET state = 'running', attempt = attempt + 1, started_at = ?2, lease_owner = ?3, lease_expires_at = ?4,
-      updated_at = ?2
-  WHERE id = ?1 AND state = 'available'
-)sql";
+// Statements ending in "IN (" are completed with a list of ids (multi_row.h).
+// NOT INDEXED: the ids are looked up by rowid, never found by scanning an index of
+// every available job.
+inline constexpr const char* kClaimJobsIn = R"sql(
+  UPDATE jobs NOT INDEXED
+  SET state = 'running', attempt = attempt + 1, started_at = ?1, lease_owner = ?2, lease_expires_at = ?3,
+      updated_at = ?1
+  WHERE state = 'available' AND id IN ()sql";
+
+inline constexpr const char* kSelectJobsIn = "SELECT" QUERN_JOB_COLUMNS "FROM jobs WHERE id IN (";
 
 // --- running jobs (fenced by state = 'running' AND attempt) ------------------------
 
@@ -134,6 +141,17 @@ inline constexpr const char* kHeartbeatJob = R"sql(
 inline constexpr const char* kSelectRunningJob = R"sql(
   SELECT queue, failures, max_attempts FROM jobs WHERE id = ?1 AND state = 'running' AND attempt = ?2
 )sql";
+
+// What finishing a run needs to know of each job.
+inline constexpr const char* kSelectRunStatesIn = R"sql(
+  SELECT id, state, attempt, queue, failures, max_attempts FROM jobs WHERE id IN ()sql";
+
+// Runs that completed without a result (the common case), all at once.
+inline constexpr const char* kCompleteJobsIn = R"sql(
+  UPDATE jobs NOT INDEXED
+  SET state = 'completed', result = NULL, progress = 1, finished_at = ?1, updated_at = ?1,
+      lease_owner = NULL, lease_expires_at = NULL
+  WHERE state = 'running' AND id IN ()sql";
 
 inline constexpr const char* kCompleteRunningJob = R"sql(
   UPDATE jobs
@@ -180,11 +198,11 @@ inline constexpr const char* kSetLogBytes = "UPDATE jobs SET log_bytes = ?2 WHER
 // --- maintenance -------------------------------------------------------------------
 
 inline constexpr const char* kSelectExpiredLeases = R"sql(
-  SELECT id FROM jobs INDEXED BY jobs_lease_expiry WHERE state = 'running' AND lease_expires_at <= ?1 ORDER BY lease_expires_at
+  SELECT id FROM jobs INDEXED BY jobs_by_state WHERE state = 'running' AND lease_expires_at <= ?1 ORDER BY id
 )sql";
 
 inline constexpr const char* kSelectRunningJobsOfOwner = R"sql(
-  SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?1 ORDER BY id
+  SELECT id FROM jobs INDEXED BY jobs_by_state WHERE state = 'running' AND lease_owner = ?1 ORDER BY id
 )sql";
 
 inline constexpr const char* kSelectRunningJobById = R"sql(
@@ -192,7 +210,7 @@ inline constexpr const char* kSelectRunningJobById = R"sql(
 )sql";
 
 inline constexpr const char* kSelectLeaseOwners = R"sql(
-  SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL ORDER BY 1
+  SELECT DISTINCT lease_owner FROM jobs INDEXED BY jobs_by_state WHERE state = 'running' AND lease_owner IS NOT NULL ORDER BY 1
 )sql";
 
 inline constexpr const char* kSelectNextScheduledAt = R"sql(
@@ -206,7 +224,7 @@ inline constexpr const char* kSelectExpiringJobs = R"sql(
 )sql";
 
 inline constexpr const char* kSelectJobsWaitingOnFiles = R"sql(
-  SELECT id, needs_files FROM jobs INDEXED BY jobs_blocked WHERE state = 'blocked' AND files_met = 0 ORDER BY id
+  SELECT id, needs_files FROM jobs INDEXED BY jobs_by_state WHERE state = 'blocked' AND files_met = 0 ORDER BY id
 )sql";
 
 inline constexpr const char* kMarkFilesMet = R"sql(
@@ -214,12 +232,13 @@ inline constexpr const char* kMarkFilesMet = R"sql(
 )sql";
 
 inline constexpr const char* kSelectFinishedJobs = R"sql(
-  SELECT id, queue FROM jobs INDEXED BY jobs_finished
-  WHERE (state = 'completed' OR state = 'failed' OR state = 'canceled' OR state = 'expired') AND state = ?1 AND (?2 IS NULL OR finished_at < ?2)
-  ORDER BY id
+  SELECT id, queue FROM jobs INDEXED BY jobs_by_state WHERE state = ?1 AND (?2 IS NULL OR finished_at < ?2) ORDER BY id
 )sql";
 
 // --- dependencies --------------------------------------------------------------------
+
+inline constexpr const char* kSelectDependentsIn = R"sql(
+  SELECT job_id FROM job_dependencies WHERE depends_on_id IN ()sql";
 
 inline constexpr const char* kSelectDependents = R"sql(
   SELECT job_id FROM job_dependencies WHERE depends_on_id = ?1 ORDER BY job_id
@@ -257,9 +276,7 @@ inline constexpr const char* kRetryJob = R"sql(
 )sql";
 
 inline constexpr const char* kSelectFailedJobs = R"sql(
-  SELECT id FROM jobs INDEXED BY jobs_finished
-  WHERE (state = 'completed' OR state = 'failed' OR state = 'canceled' OR state = 'expired') AND state = 'failed' AND (?1 IS NULL OR queue = ?1)
-  ORDER BY id
+  SELECT id FROM jobs INDEXED BY jobs_by_state WHERE state = 'failed' AND (?1 IS NULL OR queue = ?1) ORDER BY id
 )sql";
 
 inline constexpr const char* kSetPriority = "UPDATE jobs SET priority = ?2, updated_at = ?3 WHERE id = ?1";

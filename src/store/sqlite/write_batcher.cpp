@@ -34,6 +34,7 @@ void WriteBatcher::run_one(WriteTransaction& txn, Pending& pending, bool own_sav
   if (own_savepoint) writer_.prepare(kSavepoint)->run();
   try {
     (*pending.work)(txn);
+    txn.finish_write();
     if (own_savepoint) writer_.prepare(kReleaseSavepoint)->run();
     txn.end_write(true);
   } catch (...) {

@@ -15,14 +15,9 @@ constexpr auto kFinishesKeptFor = std::chrono::days(7);
 
 void WriteTransaction::record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to,
                                    int attempt, Time at, std::string_view detail) {
-  {
-    if (!ids_loaded_) load_id_high_water();
-    auto q = db_.prepare(kInsertHistory);
-    q->bind(1, id).bind(2, at).bind_static(4, stored_state(to)).bind(5, attempt).bind_static(6, detail);
-    if (from) q->bind_static(3, stored_state(*from));
-    q->bind(7, ++last_history_seq_);
-    q->run();
-  }
+  if (!ids_loaded_) load_id_high_water();
+  history_rows_.add(++last_history_seq_, id, at, from ? std::optional(stored_state(*from)) : std::nullopt,
+                    stored_state(to), attempt, std::string(detail));
   if (from) count(queue, *from, -1);
   count(queue, to, +1);
   if (to == JobState::kCompleted || to == JobState::kFailed) {
@@ -53,7 +48,15 @@ void WriteTransaction::begin_write() {
   write_finishes_.clear();
 }
 
+void WriteTransaction::flush_rows() {
+  // Jobs first: history rows name them.
+  job_rows_.flush(db_);
+  history_rows_.flush(db_);
+}
+
 void WriteTransaction::end_write(bool succeeded) {
+  job_rows_.clear();
+  history_rows_.clear();
   if (succeeded) {
     for (auto& d : write_counts_) batch_counts_[{std::move(d.queue), d.state}] += d.delta;
     for (auto& name : write_queues_) batch_queues_.insert(std::move(name));

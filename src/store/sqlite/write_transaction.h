@@ -4,8 +4,9 @@
 //
 // queue_counts deltas, finishes per minute and new queue names are kept in memory per
 // write and applied once per batch, so a batch of N moves costs one upsert per (queue,
-// state), not N. A write that fails has its savepoint rolled back and its deltas
-// dropped with it.
+// state), not N. New job rows and history rows are buffered during a write and
+// inserted by multi-row statements when it ends (multi_row.h). A write that fails has
+// its savepoint rolled back and its deltas and buffered rows dropped with it.
 #pragma once
 
 #include <map>
@@ -18,6 +19,8 @@
 
 #include "quern/job.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/multi_row.h"
+#include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
 
@@ -44,9 +47,17 @@ class WriteTransaction {
   // comes back after the newest jobs are deleted (ids of a write that is rolled back
   // are skipped, not reused).
   JobId allocate_job_id();
+  // New job rows (kInsertJobsRow's columns), inserted when the write ends or at the
+  // next flush_rows(). Text given as string_view must outlive the write.
+  RowBuffer& new_job_rows() { return job_rows_; }
+  // Inserts the buffered rows now: a write calls this before it reads `jobs` or
+  // `job_history` rows it may have buffered.
+  void flush_rows();
 
   // --- used by WriteBatcher ---
   void begin_write();
+  // Flushes the write's buffered rows (may throw: the write then fails).
+  void finish_write() { flush_rows(); }
   void end_write(bool succeeded);
   // Writes what the batch accumulated: count deltas, finishes per minute and id
   // high-water marks (before COMMIT).
@@ -79,6 +90,8 @@ class WriteTransaction {
   std::vector<CountDelta> write_counts_;
   std::vector<std::string> write_queues_;
   std::vector<Finish> write_finishes_;
+  RowBuffer job_rows_{kInsertJobsHead, kInsertJobsRow, kInsertJobsColumns};
+  RowBuffer history_rows_{kInsertHistoryHead, kInsertHistoryRow, kInsertHistoryColumns};
   // Of the writes of this batch that succeeded.
   std::map<std::pair<std::string, JobState>, int64_t> batch_counts_;
   std::unordered_set<std::string> batch_queues_;
