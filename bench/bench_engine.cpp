@@ -2,6 +2,11 @@
 // no-op drain jobs/s with several worker-thread counts, and enqueue→start latency,
 // each at several queue depths; RSS at the end. Prints numbers, never passes or fails.
 //
+// At each depth D and thread count, a warmed-up pool drains D jobs that were enqueued
+// (in batches of 1000) into a paused queue, timed from its resume; depths under
+// 100,000 repeat this until 100,000 jobs have run. The latency rows enqueue one job at
+// a time into an idle pool while D jobs wait in the table, due tomorrow.
+//
 //   bench_engine [--dir DIR] [--depths 1000,100000,1000000] [--threads 1,4,16]
 //                [--durability full|normal] [--latency-samples 300]
 //   bench_engine --peer-workload [--dir DIR]   # one JSON line, as ../shared/peers prints
@@ -117,8 +122,9 @@ double enqueue_jobs(quern::Client& client, int n, int batch = 1000, const std::s
   return n / seconds_since(start);
 }
 
-// Drains every available job with `threads` no-op workers; returns jobs/s.
-double drain(const std::shared_ptr<quern::Client>& client, int threads, int64_t expect_completed) {
+// Starts `threads` no-op workers and times them until `expect_completed` jobs are done,
+// start-up included (the peers' workload measures it so); returns jobs/s.
+double drain_from_start(const std::shared_ptr<quern::Client>& client, int threads, int64_t expect_completed) {
   quern::WorkerPoolOptions options;
   options.concurrency = threads;
   options.run_maintenance = false;
@@ -130,6 +136,41 @@ double drain(const std::shared_ptr<quern::Client>& client, int threads, int64_t 
   const double rate = expect_completed / seconds_since(start);
   pool.stop();
   return rate;
+}
+
+struct Rates {
+  double enqueue = 0;  // jobs/s
+  double drain = 0;    // jobs/s
+};
+
+// With `threads` no-op workers: `rounds` times, enqueues `depth` jobs in a paused queue
+// (timed: enqueue), resumes it and waits until the pool finished them all (timed:
+// drain). The pool is started and warmed up first, so its start-up is not measured,
+// and small depths are measured over many rounds.
+Rates enqueue_and_drain(const std::shared_ptr<quern::Client>& client, int threads, int depth, int rounds) {
+  quern::WorkerPoolOptions options;
+  options.concurrency = threads;
+  options.run_maintenance = false;
+  quern::WorkerPool pool(client, options);
+  pool.handle("noop", [](quern::JobContext&) { return quern::Outcome::completed(); });
+  pool.start();
+  constexpr int kWarmUp = 2000;
+  enqueue_jobs(*client, kWarmUp, 1000, "warm-up");
+  while (pool.jobs_finished() < kWarmUp) std::this_thread::sleep_for(1ms);
+  double enqueue_seconds = 0;
+  double drain_seconds = 0;
+  for (int round = 0; round < rounds; ++round) {
+    client->pause("bench");
+    enqueue_seconds += depth / enqueue_jobs(*client, depth, 1000, "bench");
+    const int64_t until = pool.jobs_finished() + depth;
+    const auto start = Steady::now();
+    client->resume("bench");
+    while (pool.jobs_finished() < until) std::this_thread::sleep_for(100us);
+    drain_seconds += seconds_since(start);
+  }
+  pool.stop();
+  const double jobs = static_cast<double>(depth) * rounds;
+  return {jobs / enqueue_seconds, jobs / drain_seconds};
 }
 
 // Enqueues single jobs 10 ms apart into an idle pool; returns enqueue→start latencies (ms).
@@ -170,14 +211,11 @@ void run_depths(const Settings& s) {
              "drain jobs/s", "lat p50 ms", "lat p99 ms", "rss MB");
   for (int depth : s.depths) {
     auto client = fresh_client(s, "depth-" + std::to_string(depth));
-    double enqueue_rate = enqueue_jobs(*client, depth);
-    int64_t completed = 0;
-    for (size_t t = 0; t < s.threads.size(); ++t) {
-      if (t > 0) enqueue_jobs(*client, depth);
-      completed += depth;
-      double rate = drain(client, s.threads[t], depth);
-      fmt::print("{:>9} {:>16.0f} {:>8} {:>14.0f} {:>12} {:>12} {:>8.1f}\n", depth, t == 0 ? enqueue_rate : 0.0,
-                 s.threads[t], rate, "", "", rss_mb());
+    const int rounds = std::max(1, 100000 / depth);
+    for (int threads : s.threads) {
+      const Rates rates = enqueue_and_drain(client, threads, depth, rounds);
+      fmt::print("{:>9} {:>16.0f} {:>8} {:>14.0f} {:>12} {:>12} {:>8.1f}\n", depth, rates.enqueue, threads, rates.drain,
+                 "", "", rss_mb());
       std::fflush(stdout);
     }
     // Latency with `depth` jobs in the table, scheduled for tomorrow (in the store,
@@ -197,7 +235,7 @@ void run_peer_workload(const Settings& s) {
   auto client = fresh_client(s, "peer");
   const int n = 20000;
   double enqueue_rate = enqueue_jobs(*client, n, 1000);
-  double drain_rate = drain(client, 10, n);
+  double drain_rate = drain_from_start(client, 10, n);
   auto lat = latency(client, 10, 300);
   const bool on_postgres = !s.postgres_url.empty();
   Json line = {{"system", on_postgres ? "quern-postgres" : "quern"},
