@@ -13,7 +13,9 @@
 # The server runs as an unprivileged user: the `postgres` system user when this runs as
 # root (initdb refuses root), else the caller. It listens on 127.0.0.1 only (unix
 # sockets in DIR), trusts local connections, and keeps fsync on (the durability being
-# tested is real). It is never stopped by name, only by the pid it wrote.
+# tested is real). It is never stopped by name, only by the pid it wrote. Under
+# scripts/test-hosts.sh (QUERN_TEST_BRIDGE_ADDRESS set) it also listens on the hosts'
+# bridge and trusts their subnet, so processes in those namespaces reach it.
 set -euo pipefail
 
 readonly kDatabase=quern_test
@@ -67,13 +69,19 @@ start_server() {
   as_server_user "$bindir/initdb" -D "$dir/data" -U "$kUser" --auth=trust -E UTF8 --locale=C \
     --no-instructions --no-sync >"$dir/initdb.log" 2>&1 || die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
 
+  local listen="127.0.0.1"
+  if [ -n "${QUERN_TEST_BRIDGE_ADDRESS:-}" ]; then
+    listen="127.0.0.1,$QUERN_TEST_BRIDGE_ADDRESS"
+    echo "host all all $QUERN_TEST_BRIDGE_ADDRESS/24 trust" | as_server_user tee -a "$dir/data/pg_hba.conf" >/dev/null
+  fi
+
   # A free port can be taken between picking and binding it: try a few.
   local port="" attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     as_server_user tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
 # Added by postgres-test-server.sh (attempt $attempt)
-listen_addresses = '127.0.0.1'
+listen_addresses = '$listen'
 port = $port
 unix_socket_directories = '$dir/socket'
 max_connections = 300
@@ -104,15 +112,14 @@ stop_server() {
   local pid
   pid=$(cat "$dir/pid")
   [[ "$pid" =~ ^[0-9]+$ ]] || die "bad pid '$pid' in $dir/pid"
-  # SIGTERM: smart shutdown (waits for sessions to end); after 10 s SIGINT (fast:
-  # ends them); after 20 s more SIGQUIT (immediate).
-  kill -TERM "$pid" 2>/dev/null || { rm -f "$dir/pid"; return 0; }
+  # SIGINT: fast shutdown (ends the sessions left, e.g. of a test's cut-off host, which
+  # a smart shutdown would wait for); after 20 s SIGQUIT (immediate).
+  kill -INT "$pid" 2>/dev/null || { rm -f "$dir/pid"; return 0; }
   local waited=0
   while kill -0 "$pid" 2>/dev/null; do
     case $waited in
-      100) kill -INT "$pid" 2>/dev/null || true ;;
-      300) kill -QUIT "$pid" 2>/dev/null || true ;;
-      400) die "server $pid did not stop" ;;
+      200) kill -QUIT "$pid" 2>/dev/null || true ;;
+      300) die "server $pid did not stop" ;;
     esac
     sleep 0.1
     waited=$((waited + 1))

@@ -83,6 +83,10 @@ struct WorkerPoolOptions {
   // Called from the maintenance thread when this pool becomes (true) or stops being
   // (false) the maintenance leader of its database.
   std::function<void(bool leader)> on_leadership_change;
+  // Called from the pool's completer thread when the end of a run was refused because
+  // the job no longer ran at that attempt (its lease expired and it was rescued, or it
+  // was canceled): the run's outcome was not recorded.
+  std::function<void(JobId id, int attempt)> on_stale_finish;
 };
 
 class WorkerPool {

@@ -105,6 +105,10 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
   server::HttpServer http(client, settings.server);
   std::optional<WorkerPool> pool;
   if (settings.concurrency > 0) {
+    settings.pool.on_stale_finish = [&http](JobId id, int attempt) {
+      http.log().warn("a run ended too late: its lease was lost or it was canceled; its outcome was not recorded",
+                      {{"job", id}, {"attempt", attempt}});
+    };
     pool.emplace(client, settings.pool);
     pool->handle(std::string(kShellType), http.counted(make_shell_handler()));
   }

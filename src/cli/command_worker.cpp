@@ -33,6 +33,11 @@ WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
     std::cerr << (leader ? "quern worker: leading maintenance\n" : "quern worker: stopped leading maintenance\n")
               << std::flush;
   };
+  options.on_stale_finish = [](JobId id, int attempt) {
+    std::cerr << "quern worker: job " + std::to_string(id) + " attempt " + std::to_string(attempt) +
+                     " ended too late: its lease was lost or it was canceled, so the outcome was not recorded\n"
+              << std::flush;
+  };
   options.queues = args.queues;
   for (const auto& queue : options.queues) {
     if (queue.empty()) throw Error::invalid_argument("--queue needs a non-empty name");

@@ -51,6 +51,8 @@ constexpr auto kIdleRecheck = std::chrono::seconds(1);
 // per job as one of 250 (SQLite writes whole pages, and neighbours share them).
 constexpr auto kPrefetchWindow = std::chrono::milliseconds(10);
 constexpr int kMaxPrefetch = 1024;
+// A stopping pool that cannot record its last finishes gives up after this long.
+constexpr auto kGiveUpWhenStopping = std::chrono::seconds(5);
 
 // One claimed job, from claim to finish.
 struct ActiveJob {
@@ -498,18 +500,31 @@ void WorkerPool::Impl::completer_loop() {
     std::vector<JobFinish> batch;
     batch.swap(pending_finishes_);
     lock.unlock();
-    // A failed write is retried: the jobs stay leased to us until recorded, and if
-    // this process dies first, the rescuer returns them (at-least-once).
-    for (int tries = 0;; ++tries) {
+    // A failed write (the store busy or out of reach) is retried until it is recorded
+    // or refused, backing off to once a second: the jobs stay leased to us meanwhile,
+    // and if the lease runs out first the finish is refused as stale. Once the pool
+    // stops, it gives up after kGiveUpWhenStopping; the rescuer then returns the jobs
+    // (at-least-once).
+    const auto first_try = SteadyClock::now();
+    auto pause = std::chrono::milliseconds(100);
+    while (true) {
       try {
-        // A stale finish (the job was rescued or canceled meanwhile) changed nothing.
-        for (FinishStatus status : store_->finish_jobs(batch, clock_->now())) {
-          if (status == FinishStatus::kOk) ++jobs_finished_;
+        const auto statuses = store_->finish_jobs(batch, clock_->now());
+        for (size_t i = 0; i < statuses.size(); ++i) {
+          if (statuses[i] == FinishStatus::kOk) {
+            ++jobs_finished_;
+          } else if (options_.on_stale_finish) {
+            options_.on_stale_finish(batch[i].id, batch[i].attempt);
+          }
         }
         break;
       } catch (const Error&) {
-        if (tries >= 50) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        lock.lock();
+        const bool give_up = completer_stop_ && SteadyClock::now() - first_try >= kGiveUpWhenStopping;
+        if (!give_up) finish_cv_.wait_for(lock, pause);
+        lock.unlock();
+        if (give_up) break;
+        pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
       }
     }
     lock.lock();

@@ -289,6 +289,40 @@ TEST_F(WorkerPoolTest, LostLeaseIsFencedAndTheRescuedJobRunsAgain) {
   EXPECT_EQ(job.failures, 1);
 }
 
+// A run that ends after its job was taken from it (here: canceled from inside the
+// handler, before the pool could notice) is refused, and the pool says which.
+TEST_F(WorkerPoolTest, RunEndingAfterItsJobWasTakenIsReportedStale) {
+  JobId id = enqueue("late");
+  std::mutex mutex;
+  std::vector<std::pair<JobId, int>> stale;
+  auto opts = options(1);
+  opts.on_stale_finish = [&](JobId job, int attempt) {
+    std::lock_guard lock(mutex);
+    stale.emplace_back(job, attempt);
+  };
+  WorkerPool pool(client_, opts);
+  pool.handle("late", [&](JobContext& ctx) {
+    ctx.client().cancel(ctx.job().id);
+    return Outcome::completed({{"recorded", false}});
+  });
+  pool.start();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex);
+      if (!stale.empty()) break;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  pool.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(stale, (std::vector<std::pair<JobId, int>>{{id, 1}}));
+  const Job job = client_->get(id);
+  EXPECT_EQ(job.state, JobState::kCanceled);
+  EXPECT_TRUE(job.result.is_null());
+  EXPECT_EQ(pool.jobs_finished(), 0);
+}
+
 TEST_F(WorkerPoolTest, CheckpointSurvivesIntoTheNextAttempt) {
   JobId id = enqueue("resumable");
   std::atomic<int> runs{0};
