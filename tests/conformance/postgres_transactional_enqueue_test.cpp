@@ -255,7 +255,7 @@ TEST(SchemaQualifiedSql, EveryStatementOfAnEnqueueNamesTheSchema) {
   using postgres::schema_qualified_sql;
   for (const postgres::Statement& s :
        {postgres::kWriteBookkeeping, postgres::kNotifyChange, postgres::kSelectLiveJobsByUniqueKeys,
-        postgres::kLockDependencies, postgres::kInsertJobs, postgres::kInsertDependencies, postgres::kEnsureQueues,
+        postgres::kLockDependencies, postgres::kInsertJobs, postgres::kInsertDependencies,
         postgres::kCancelJob, postgres::kSelectDependents, postgres::kLockJobPosition}) {
     const std::string sql = schema_qualified_sql(s.sql, "s");
     for (const char* bare : {" jobs ", " jobs\n", " queues ", " job_history ", " queue_counts ", " job_dependencies ",

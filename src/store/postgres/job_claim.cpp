@@ -8,8 +8,10 @@
 
 namespace quern::postgres {
 
-int promote_due_jobs(Transaction& txn, Time now) {
-  Result r = txn.write(kPromoteDueJobs, Params().add(now));
+namespace {
+
+// Records the moves of the jobs kPromoteDueJobs promoted (its result `r`), in run_at order.
+int record_promotions(Transaction& txn, const Result& r, Time now) {
   struct Promoted {
     JobId id;
     std::string queue;
@@ -27,10 +29,15 @@ int promote_due_jobs(Transaction& txn, Time now) {
   return static_cast<int>(promoted.size());
 }
 
+}  // namespace
+
+int promote_due_jobs(Transaction& txn, Time now) {
+  return record_promotions(txn, txn.write(kPromoteDueJobs, Params().add(now)), now);
+}
+
 std::vector<Job> claim_available_jobs(Transaction& txn, const ClaimParams& params) {
   if (params.max <= 0) return {};
   const Time now = params.now;
-  promote_due_jobs(txn, now);
 
   Params p;
   if (params.queues.empty()) {
@@ -51,7 +58,13 @@ std::vector<Job> claim_available_jobs(Transaction& txn, const ClaimParams& param
     p.add(types);
   }
   p.add(now).add(params.max).add(params.owner).add(now + params.lease);
-  Result r = txn.write(params.types.empty() ? kClaimJobsOfAnyType : kClaimJobsOfTypes, p);
+  // Due scheduled jobs are promoted first, in the same round trip: the claim, a later
+  // statement of the transaction, sees them.
+  const Params promote = Params().add(now);
+  std::vector<Result> results =
+      txn.write_many({{&kPromoteDueJobs, &promote}, {params.types.empty() ? &kClaimJobsOfAnyType : &kClaimJobsOfTypes, &p}});
+  record_promotions(txn, results[0], now);
+  const Result& r = results[1];
 
   std::vector<Job> jobs;
   jobs.reserve(r.rows());

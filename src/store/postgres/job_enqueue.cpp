@@ -165,18 +165,13 @@ std::vector<EnqueueResult> enqueue_new_jobs(Transaction& txn, const std::vector<
     for (size_t n = 0; n < inserted.size(); ++n) results[inserted[n]].job.id = ids.int64(static_cast<int>(n), 0);
 
     ArrayLiteral dependents, dependencies_of;
-    std::set<std::string> queue_names;
     for (size_t i : inserted) {
       for (JobId dep : jobs[i].depends_on) {
         dependents.add(results[i].job.id);
         dependencies_of.add(dep);
       }
-      queue_names.insert(jobs[i].queue);
     }
     if (!dependents.empty()) txn.write(kInsertDependencies, Params().add(dependents).add(dependencies_of));
-    ArrayLiteral names;
-    for (const auto& name : queue_names) names.add(name);
-    txn.write(kEnsureQueues, Params().add(names).add(now));
 
     for (size_t i : inserted) {
       Job& out = results[i].job;

@@ -298,7 +298,19 @@ Params::Pointers Params::pointers() const {
 }
 
 void Connection::exec_simple(const std::string& sql, std::string_view what) {
+  if (begin_pending_) {
+    begin_pending_ = false;
+    // A transaction that ran nothing ends without a word to the server.
+    if (sql == "COMMIT" || sql == "ROLLBACK") return;
+    checked_result(conn_, PQexec(conn_, ("BEGIN; " + sql).c_str()), what);
+    return;
+  }
   checked_result(conn_, PQexec(conn_, sql.c_str()), what);
+}
+
+void Connection::begin_with_next_statement() {
+  if (borrowed_) throw Error::internal("postgres: a borrowed connection's transaction is its owner's");
+  begin_pending_ = true;
 }
 
 Result Connection::run_unnamed(const std::string& sql, const Params& params, std::string_view what) {
@@ -313,6 +325,7 @@ Result Connection::run_unnamed(const std::string& sql, const Params& params, std
 
 Result Connection::run_prepared(const std::string& name, const std::string& sql, bool prepared,
                                 const Params& params, std::string_view what) {
+  if (begin_pending_) return std::move(run_pipeline({{name, sql.c_str(), &params}}, /*then_commit=*/false, what).front());
   if (!prepared) {
     checked_result(conn_, PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), what);
     prepared_.insert(name);
@@ -327,21 +340,63 @@ Result Connection::run_prepared(const std::string& name, const std::string& sql,
 
 void Connection::exec_and_commit(const Statement& statement, const Params& params) {
   if (borrowed_) throw Error::internal("postgres: a borrowed connection's transaction is its owner's to commit");
-  const std::string name = statement.name;
-  const bool prepare = !prepared_.contains(name);
-  const int n = params.size();
-  const auto [values, lengths] = params.pointers();
+  run_pipeline({{statement.name, statement.sql, &params}}, /*then_commit=*/true,
+               std::string(statement.name) + " and commit");
+}
+
+std::vector<Result> Connection::exec_many(const std::vector<std::pair<const Statement*, const Params*>>& statements) {
+  std::vector<Result> results;
+  if (borrowed_) {
+    for (const auto& [statement, params] : statements) results.push_back(exec(*statement, *params));
+    return results;
+  }
+  std::vector<PipelineStep> steps;
+  for (const auto& [statement, params] : statements) steps.push_back({statement->name, statement->sql, params});
+  return run_pipeline(steps, /*then_commit=*/false, statements.empty() ? "" : statements.front().first->name);
+}
+
+std::vector<Result> Connection::run_pipeline(const std::vector<PipelineStep>& steps, bool then_commit,
+                                             std::string_view what) {
+  const bool begin = std::exchange(begin_pending_, false);
+  // The commands sent, in order (the results come back in the same order): BEGIN,
+  // PREPARE, EXECUTE (with the index of its step), COMMIT.
+  enum class Kind { kBegin, kPrepare, kExecute, kCommit };
+  struct Command {
+    Kind kind;
+    size_t step = 0;
+  };
+  std::vector<Command> commands;
+  std::vector<std::string> newly_prepared;
   bool sent = PQenterPipelineMode(conn_) == 1;
-  if (sent && prepare) sent = PQsendPrepare(conn_, name.c_str(), statement.sql, 0, nullptr) == 1;
-  sent = sent && PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), lengths.data(), params.formats_.data(),
-                                     /*resultFormat=*/0) == 1;
-  sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  if (sent && begin) {
+    sent = PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    commands.push_back({Kind::kBegin});
+  }
+  for (size_t i = 0; sent && i < steps.size(); ++i) {
+    const PipelineStep& step = steps[i];
+    if (!prepared_.contains(step.name) &&
+        std::find(newly_prepared.begin(), newly_prepared.end(), step.name) == newly_prepared.end()) {
+      sent = PQsendPrepare(conn_, step.name.c_str(), step.sql, 0, nullptr) == 1;
+      commands.push_back({Kind::kPrepare, i});
+      newly_prepared.push_back(step.name);
+    }
+    const int n = step.params->size();
+    const auto [values, lengths] = step.params->pointers();
+    sent = sent && PQsendQueryPrepared(conn_, step.name.c_str(), n, values.data(), lengths.data(),
+                                       step.params->formats_.data(), /*resultFormat=*/0) == 1;
+    commands.push_back({Kind::kExecute, i});
+  }
+  if (sent && then_commit) {
+    sent = PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    commands.push_back({Kind::kCommit});
+  }
   sent = sent && PQpipelineSync(conn_) == 1;
-  // Read every result up to the sync point; keep the first error.
+  // Read every result up to the sync point; keep the statements', and the first error.
+  std::vector<Result> results(steps.size());
   Result first_error;
   bool failed = !sent;
   bool prepare_failed = false;
-  int command = 0;
+  size_t command = 0;
   while (sent) {
     PGresult* raw = PQgetResult(conn_);
     if (raw == nullptr) {
@@ -357,18 +412,27 @@ void Connection::exec_and_commit(const Statement& statement, const Params& param
       PQclear(raw);
       break;
     }
+    const Command* current = command < commands.size() ? &commands[command] : nullptr;
     if (status == PGRES_FATAL_ERROR && !failed) {
       failed = true;
-      prepare_failed = prepare && command == 0;
+      prepare_failed = current != nullptr && current->kind == Kind::kPrepare;
       first_error = Result(raw);
       continue;
     }
     if (status == PGRES_PIPELINE_ABORTED) failed = true;
+    if (current != nullptr && current->kind == Kind::kExecute &&
+        (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
+      results[current->step] = Result(raw);
+      continue;
+    }
     PQclear(raw);
   }
   if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn_);
-  if (prepare && sent && !prepare_failed) prepared_.insert(name);
-  if (failed) throw_postgres_error(conn_, first_error.raw(), std::string(statement.name) + " and commit");
+  // A statement whose PREPARE failed is prepared again next time; the others are kept
+  // (a pipeline aborted after them still ran their PREPARE first).
+  if (sent && !prepare_failed) prepared_.insert(newly_prepared.begin(), newly_prepared.end());
+  if (failed) throw_postgres_error(conn_, first_error.raw(), std::string(what));
+  return results;
 }
 
 Result Connection::exec(const Statement& statement, const Params& params) {

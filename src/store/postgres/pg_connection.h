@@ -142,9 +142,16 @@ class Connection {
   // the server runs both back to back, so no pause of this process between them can
   // keep the transaction, and the locks it took last, open. Throws like exec.
   void exec_and_commit(const Statement& statement, const Params& params);
+  // Runs named statements in one round trip (libpq's pipeline mode), in order; their
+  // results in the same order. Throws on the first failure (then the transaction is
+  // aborted). For statements that do not need each other's results.
+  std::vector<Result> exec_many(const std::vector<std::pair<const Statement*, const Params*>>& statements);
   // Runs SQL without parameters through the simple protocol (BEGIN, COMMIT, DDL;
   // several statements at once are allowed).
   void exec_simple(const std::string& sql, std::string_view what);
+  // Opens a transaction with the next statement, in its round trip (a transaction
+  // that runs none ends without a word to the server).
+  void begin_with_next_statement();
 
   // False once the connection broke; the pool then drops it.
   bool healthy() const;
@@ -163,9 +170,19 @@ class Connection {
   Result run_prepared(const std::string& name, const std::string& sql, bool prepared, const Params& params,
                       std::string_view what);
   Result run_unnamed(const std::string& sql, const Params& params, std::string_view what);
+  struct PipelineStep {
+    std::string name;
+    const char* sql;
+    const Params* params;
+  };
+  // In one round trip: BEGIN if one is pending, then each step (PREPAREd first if it is
+  // new here), then COMMIT if `then_commit`. Returns the steps' results; throws on any
+  // error.
+  std::vector<Result> run_pipeline(const std::vector<PipelineStep>& steps, bool then_commit, std::string_view what);
 
   pg_conn* conn_ = nullptr;
   bool borrowed_ = false;
+  bool begin_pending_ = false;
   std::string borrowed_schema_;  // set when borrowed
   std::string display_name_;
   std::unordered_set<std::string> prepared_;                    // statement names

@@ -100,8 +100,12 @@ inline constexpr Statement kLockDependencies{"quern_lock_dependencies", R"sql(
   SELECT id, state FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
 )sql"};
 
-// Inserts a batch in array order; RETURNING gives the new ids in the same order.
+// Inserts a batch in array order; RETURNING gives the new ids in the same order. Their
+// queues get a row in `queues` if they have none (by the same statement: one round trip).
 inline constexpr Statement kInsertJobs{"quern_insert_jobs", R"sql(
+  WITH new_queues AS (
+    INSERT INTO queues (name, paused, updated_at) SELECT DISTINCT q, false, $16::bigint FROM unnest($1::text[]) AS q
+    ON CONFLICT (name) DO NOTHING)
   INSERT INTO jobs (queue, type, state, priority, payload, max_attempts, run_at, created_at, updated_at,
                     timeout_us, expires_at, unique_key, tags, depends_on, needs_files, files_met,
                     on_dependency_failure)
@@ -123,10 +127,6 @@ inline constexpr Statement kInsertDependencies{"quern_insert_dependencies", R"sq
   ON CONFLICT DO NOTHING
 )sql"};
 
-inline constexpr Statement kEnsureQueues{"quern_ensure_queues", R"sql(
-  INSERT INTO queues (name, paused, updated_at) SELECT unnest($1::text[]), false, $2
-  ON CONFLICT (name) DO NOTHING
-)sql"};
 
 // --- reading jobs ------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ constexpr const char* kPgRollBackCallerSavepoint =
 }  // namespace
 
 Transaction::Transaction(Connection& db, const TransactionSettings& settings) : db_(db), settings_(settings) {
-  db_.exec_simple("BEGIN", "begin");
+  db_.begin_with_next_statement();  // BEGIN travels with the first statement
   open_ = true;
 }
 
@@ -51,6 +51,14 @@ Result Transaction::write(const Statement& statement, const Params& params) {
   Result result = db_.exec(statement, params);
   if (result.affected() > 0) changed_ = true;
   return result;
+}
+
+std::vector<Result> Transaction::write_many(const std::vector<std::pair<const Statement*, const Params*>>& statements) {
+  std::vector<Result> results = db_.exec_many(statements);
+  for (const Result& result : results) {
+    if (result.affected() > 0) changed_ = true;
+  }
+  return results;
 }
 
 void Transaction::record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to,

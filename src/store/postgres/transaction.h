@@ -50,6 +50,8 @@ class Transaction {
   Result read(const Statement& statement, const Params& params = {});
   // A statement that may change rows: if it does, the commit notifies listeners.
   Result write(const Statement& statement, const Params& params = {});
+  // Writes that do not need each other's results, in one round trip; their results.
+  std::vector<Result> write_many(const std::vector<std::pair<const Statement*, const Params*>>& statements);
 
   // Records that a job moved (`from` unset: it was enqueued): its history entry, the
   // count delta of its queue, and a finish of its minute if it completed or failed.
