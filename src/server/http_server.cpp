@@ -124,6 +124,16 @@ bool is_cross_site(const httplib::Request& req) {
   return !ascii_iequals(std::string_view(origin).substr(scheme_end + 3), req.get_header_value("Host"));
 }
 
+// The name a Host header gives, without its port: "[::1]:7070" → "::1".
+std::string_view host_name(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(1, close - 1);
+  }
+  const size_t colon = host.find(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
 // Requests a browser sends on a page's behalf carry these; curl and scripts do not.
 bool is_from_browser(const httplib::Request& req) {
   return req.has_header("Origin") || req.has_header("Sec-Fetch-Site") || req.has_header("Sec-Fetch-Mode");
@@ -348,12 +358,28 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
            "the request has more than " + std::to_string(kMaxHeaderCount) + " headers");
     return httplib::Server::HandlerResponse::Handled;
   }
+  // Without a token the server trusts whoever can reach loopback, so it must also know
+  // that the request was meant for loopback: a page whose own name was made to resolve
+  // to 127.0.0.1 (DNS rebinding) is same-origin with itself, and its requests name it.
+  if (options_.token.empty() && req.has_header("Host") && !is_loopback_host(host_name(req.get_header_value("Host")))) {
+    refuse(req, res, 403, kForbiddenCode,
+           "Host " + quote_for_message(req.get_header_value("Host"), 100) +
+               " is not a loopback name; without a token this server answers requests to localhost only");
+    return httplib::Server::HandlerResponse::Handled;
+  }
   if ((req.method == "GET" || req.method == "HEAD") && serve_dashboard_file(req.path, res)) {
     state.route_name = "dashboard";
     return httplib::Server::HandlerResponse::Handled;
   }
   state.route = router_.match(req.method, req.path, state.params);
   if (state.route) state.route_name = state.route->pattern;
+  // Before any body is read: a client without the token is refused at once.
+  if ((!state.route || state.route->access == RouteAccess::kToken) && !authorized(req)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    refuse(req, res, 401, kUnauthenticatedCode,
+           req.has_header("Authorization") ? "the bearer token is wrong" : "this server needs a bearer token");
+    return httplib::Server::HandlerResponse::Handled;
+  }
   if (!expects_body(req.method)) {
     if (declares_body(req)) {
       refuse(req, res, 400, error_code_name(ErrorCode::kInvalidArgument), "a " + req.method + " request takes no body");
@@ -423,12 +449,6 @@ bool HttpServer::Impl::authorized(const httplib::Request& req) const {
 void HttpServer::Impl::run_route(const httplib::Request& req, httplib::Response& res, std::string body) {
   RequestState& state = current_request;
   const Route* route = state.active ? state.route : nullptr;
-  if ((!route || route->access == RouteAccess::kToken) && !authorized(req)) {
-    res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, 401, kUnauthenticatedCode,
-               req.has_header("Authorization") ? "the bearer token is wrong" : "this server needs a bearer token");
-    return;
-  }
   if (!route) {
     send_error(res, 404, error_code_name(ErrorCode::kNotFound),
                "no route for " + req.method + " " + quote_for_message(req.path, 200));

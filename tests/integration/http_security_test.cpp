@@ -85,6 +85,49 @@ TEST(HttpSecurity, CrossSiteWritesAreForbidden) {
   EXPECT_EQ(server.get("/api/v1/stats", {{"Origin", "http://evil.example"}}).status, 200);
 }
 
+// DNS rebinding: a page whose own name resolves to 127.0.0.1 is same-origin with
+// itself, so Origin matches Host; without a token only loopback names are answered.
+TEST(HttpSecurity, WithoutATokenOnlyLoopbackHostNamesAreAnswered) {
+  QuernServer server({"--concurrency", "0"});
+  const std::string port = std::to_string(server.port());
+  for (const std::string& host : std::vector<std::string>{"attacker.example:" + port, "attacker.example", "192.0.2.1:" + port}) {
+    RawHttpConnection raw(server.port());
+    ASSERT_TRUE(raw.send_request("POST", "/api/v1/jobs", R"({"command":["touch","pwned"]})",
+                                 {"Host: " + host, "Origin: http://" + host, "Content-Type: application/json"}));
+    const HttpResult write = raw.read_response();
+    EXPECT_EQ(write.status, 403) << host << ": " << write.body;
+    EXPECT_EQ(write.error_code(), "forbidden") << write.body;
+    RawHttpConnection reader(server.port());
+    ASSERT_TRUE(reader.send_request("GET", "/api/v1/jobs", "", {"Host: " + host}));
+    EXPECT_EQ(reader.read_response().status, 403) << host;
+  }
+  EXPECT_EQ(server.cli().job_count(), 0u);
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "localhost"}) {
+    RawHttpConnection raw(server.port());
+    ASSERT_TRUE(raw.send_request("GET", "/api/v1/stats", "", {"Host: " + host}));
+    EXPECT_EQ(raw.read_response().status, 200) << host;
+  }
+  // With a token, the token decides, whatever name the client used.
+  QuernServer with_token({"--concurrency", "0", "--token", kToken});
+  RawHttpConnection raw(with_token.port());
+  ASSERT_TRUE(raw.send_request("GET", "/api/v1/stats", "",
+                               {"Host: queue.internal.example", std::string("Authorization: Bearer ") + kToken}));
+  EXPECT_EQ(raw.read_response().status, 200);
+}
+
+// A client without the token is refused before its body is read: no one can make the
+// server read 30 MB without it.
+TEST(HttpSecurity, TokenIsCheckedBeforeTheBodyIsRead) {
+  QuernServer server({"--concurrency", "0", "--token", kToken});
+  RawHttpConnection raw(server.port());
+  // 30 MB declared, one byte sent: the answer comes without waiting for the rest.
+  ASSERT_TRUE(raw.send("POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
+                       "\r\nContent-Type: application/json\r\nContent-Length: 31457280\r\n\r\n{"));
+  const HttpResult refused = raw.read_response();
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_EQ(refused.error_code(), "unauthenticated");
+}
+
 TEST(HttpSecurity, ABrowsersBodyMustBeJson) {
   QuernServer server({"--concurrency", "0"});
   const std::string own_origin = "http://127.0.0.1:" + std::to_string(server.port());
