@@ -19,12 +19,15 @@
 
 #include <fmt/core.h>
 
+#include "bench_numbers.h"
 #include "quern/client.h"
 
 extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using quern::bench::parse_int_list;
+using quern::bench::percentile;
 
 namespace {
 
@@ -52,24 +55,6 @@ int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::vector<int> parse_list(const std::string& s) {
-  std::vector<int> out;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t comma = s.find(',', pos);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(std::stoi(s.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,7 +63,7 @@ int main(int argc, char** argv) {
   int samples = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--depths") depths = parse_list(argv[i + 1]);
+    if (flag == "--depths") depths = parse_int_list(argv[i + 1]);
     else if (flag == "--samples") samples = std::stoi(argv[i + 1]);
     else if (flag == "--quern") quern = argv[i + 1];
   }

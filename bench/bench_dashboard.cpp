@@ -29,6 +29,7 @@
 #include <fmt/core.h>
 #include <httplib.h>
 
+#include "bench_numbers.h"
 #include "core/host_identity.h"
 #include "quern/client.h"
 #include "serve_process.h"
@@ -36,6 +37,8 @@
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using quern::bench::parse_int_list;
+using quern::bench::percentile;
 using quern::Json;
 
 namespace {
@@ -60,13 +63,6 @@ struct Settings {
 };
 
 double seconds_since(Steady::time_point start) { return std::chrono::duration<double>(Steady::now() - start).count(); }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 // What each of the `jobs` becomes, by its position in its batch: 60% completed, 5%
 // failed, 10% scheduled an hour or more ahead, 25% left available.

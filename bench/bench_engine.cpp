@@ -28,12 +28,15 @@
 
 #include <fmt/core.h>
 
+#include "bench_numbers.h"
 #include "quern/client.h"
 #include "quern/worker_pool.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using quern::bench::parse_int_list;
+using quern::bench::percentile;
 using quern::Json;
 
 namespace {
@@ -49,19 +52,6 @@ struct Settings {
   bool peer_workload = false;
   std::string postgres_url;  // empty: SQLite files under `dir`
 };
-
-std::vector<int> parse_list(const char* text) {
-  std::vector<int> out;
-  std::string s(text);
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t comma = s.find(',', pos);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(std::stoi(s.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return out;
-}
 
 double seconds_since(Steady::time_point start) {
   return std::chrono::duration<double>(Steady::now() - start).count();
@@ -80,13 +70,6 @@ double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 std::shared_ptr<quern::Client> fresh_client(const Settings& s, const std::string& name) {
@@ -264,9 +247,9 @@ int main(int argc, char** argv) {
     if (arg("--dir")) {
       s.dir = argv[++i];
     } else if (arg("--depths")) {
-      s.depths = parse_list(argv[++i]);
+      s.depths = parse_int_list(argv[++i]);
     } else if (arg("--threads")) {
-      s.threads = parse_list(argv[++i]);
+      s.threads = parse_int_list(argv[++i]);
     } else if (arg("--durability")) {
       s.durable = std::strcmp(argv[++i], "normal") != 0;
     } else if (arg("--latency-samples")) {

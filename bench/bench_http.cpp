@@ -40,12 +40,15 @@
 #include <fmt/core.h>
 #include <httplib.h>
 
+#include "bench_numbers.h"
 #include "quern/job.h"
 #include "serve_process.h"
 
 namespace fs = std::filesystem;
 
 using namespace std::chrono_literals;
+using quern::bench::parse_int_list;
+using quern::bench::percentile;
 using quern::Json;
 
 namespace {
@@ -76,13 +79,6 @@ struct Settings {
 
 double ms_since(Steady::time_point start) {
   return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 double max_of(const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
@@ -454,18 +450,6 @@ MixResult bench_event_mix(int port, pid_t server, int threads, int listener_coun
   }
   result.errors = errors.count() - before;
   return result;
-}
-
-std::vector<int> parse_int_list(const std::string& text) {
-  std::vector<int> values;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    values.push_back(std::stoi(text.substr(start, end - start)));
-    start = end + 1;
-  }
-  return values;
 }
 
 Settings parse_arguments(int argc, char** argv) {

@@ -32,6 +32,7 @@
 
 #include <fmt/core.h>
 
+#include "bench_numbers.h"
 #include "quern/client.h"
 #include "quern/worker_pool.h"
 
@@ -39,27 +40,11 @@ extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using quern::bench::parse_int_list;
+using quern::bench::percentile;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-std::vector<int> parse_list(const std::string& s) {
-  std::vector<int> out;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t comma = s.find(',', pos);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(std::stoi(s.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
-}
 
 std::atomic<quern::WorkerPool*> child_pool{nullptr};
 
@@ -184,8 +169,8 @@ int main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--db") postgres_url = argv[i + 1];
     else if (flag == "--dir") dir = argv[i + 1];
-    else if (flag == "--depths") depths = parse_list(argv[i + 1]);
-    else if (flag == "--processes") processes = parse_list(argv[i + 1]);
+    else if (flag == "--depths") depths = parse_int_list(argv[i + 1]);
+    else if (flag == "--processes") processes = parse_int_list(argv[i + 1]);
     else if (flag == "--samples") samples = std::stoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: bench_worker_processes [--db postgres://… | --dir DIR] [--depths a,b] "
