@@ -1,15 +1,14 @@
 #include "store/sqlite/multi_row.h"
 
 #include <bit>
-#include <map>
-#include <memory>
 #include <mutex>
+#include <set>
 
 namespace quern::sqlite {
 
 const char* repeated_sql(std::string_view head, std::string_view item, int count, std::string_view tail) {
   static std::mutex mutex;
-  static std::map<std::string, std::unique_ptr<const std::string>, std::less<>> texts;
+  static std::set<std::string, std::less<>> texts;  // nodes never move: c_str() stays valid
   std::string sql;
   sql.reserve(head.size() + (item.size() + 1) * static_cast<size_t>(count) + tail.size());
   sql.append(head);
@@ -19,12 +18,7 @@ const char* repeated_sql(std::string_view head, std::string_view item, int count
   }
   sql.append(tail);
   std::lock_guard lock(mutex);
-  auto it = texts.find(sql);
-  if (it == texts.end()) {
-    auto text = std::make_unique<const std::string>(sql);
-    it = texts.emplace(std::move(sql), std::move(text)).first;
-  }
-  return it->second->c_str();
+  return texts.insert(std::move(sql)).first->c_str();
 }
 
 void for_each_chunk(size_t total, const std::function<void(size_t first, int count)>& chunk) {
