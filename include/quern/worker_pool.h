@@ -85,7 +85,8 @@ struct WorkerPoolOptions {
   std::function<void(bool leader)> on_leadership_change;
   // Called from the pool's completer thread when the end of a run was refused because
   // the job no longer ran at that attempt (its lease expired and it was rescued, or it
-  // was canceled): the run's outcome was not recorded.
+  // was canceled): the run's outcome was not recorded. A finish that reached the store
+  // but whose reply was lost is recognized when retried, and is not reported.
   std::function<void(JobId id, int attempt)> on_stale_finish;
 };
 

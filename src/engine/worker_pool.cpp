@@ -29,6 +29,7 @@
 #include "engine/local_wakeup.h"
 #include "engine/maintenance.h"
 #include "quern/error.h"
+#include "store/run_end.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -102,6 +103,8 @@ class WorkerPool::Impl {
   void dispatcher_loop();
   void executor_loop();
   void completer_loop();
+  // Whether the store holds this very finish (written by a try whose reply was lost).
+  bool finish_was_recorded(const JobFinish& finish);
   void watcher_loop();
   void maintenance_loop();
 
@@ -504,14 +507,16 @@ void WorkerPool::Impl::completer_loop() {
     // or refused, backing off to once a second: the jobs stay leased to us meanwhile,
     // and if the lease runs out first the finish is refused as stale. Once the pool
     // stops, it gives up after kGiveUpWhenStopping; the rescuer then returns the jobs
-    // (at-least-once).
+    // (at-least-once). A failed try may still have committed, its reply lost on the
+    // way back: after one, a refusal is first checked against the run's recorded end.
     const auto first_try = SteadyClock::now();
     auto pause = std::chrono::milliseconds(100);
+    bool may_have_landed = false;
     while (true) {
       try {
         const auto statuses = store_->finish_jobs(batch, clock_->now());
         for (size_t i = 0; i < statuses.size(); ++i) {
-          if (statuses[i] == FinishStatus::kOk) {
+          if (statuses[i] == FinishStatus::kOk || (may_have_landed && finish_was_recorded(batch[i]))) {
             ++jobs_finished_;
           } else if (options_.on_stale_finish) {
             options_.on_stale_finish(batch[i].id, batch[i].attempt);
@@ -519,6 +524,7 @@ void WorkerPool::Impl::completer_loop() {
         }
         break;
       } catch (const Error&) {
+        may_have_landed = true;
         lock.lock();
         const bool give_up = completer_stop_ && SteadyClock::now() - first_try >= kGiveUpWhenStopping;
         if (!give_up) finish_cv_.wait_for(lock, pause);
@@ -529,6 +535,17 @@ void WorkerPool::Impl::completer_loop() {
     }
     lock.lock();
   }
+}
+
+bool WorkerPool::Impl::finish_was_recorded(const JobFinish& finish) {
+  try {
+    for (const HistoryEntry& entry : store_->job_history(finish.id)) {
+      if (records_finish(entry, finish)) return true;
+    }
+  } catch (const Error&) {
+    // Out of reach again: it cannot be told, so it is reported as refused.
+  }
+  return false;
 }
 
 std::vector<std::shared_ptr<ActiveJob>> WorkerPool::Impl::snapshot_active() {

@@ -1,4 +1,5 @@
 // Ending runs: each outcome, fencing by attempt, heartbeats.
+#include "store/run_end.h"
 #include "store_fixture.h"
 
 namespace quern::testing {
@@ -158,6 +159,46 @@ TEST_P(StoreFinish, BatchGivesOneStatusPerItem) {
             (std::vector<FinishStatus>{FinishStatus::kOk, FinishStatus::kStale, FinishStatus::kOk}));
   EXPECT_EQ(get(jobs[0].id).state, JobState::kCompleted);
   EXPECT_EQ(get(jobs[1].id).state, JobState::kFailed);
+}
+
+// A finisher whose write failed in flight reads the history back: its own recorded end
+// is told from a rescue's or another outcome's (store/run_end.h).
+TEST_P(StoreFinish, HistoryTellsARunsOwnRecordedEndFromARescue) {
+  enqueue(new_job());
+  enqueue(new_job());
+  const auto jobs = claim(2);
+  ASSERT_EQ(jobs.size(), 2u);
+  const JobFinish retried{jobs[0].id, jobs[0].attempt, FinishOutcome::kRetry, nullptr, "exit status 1", now()};
+  ASSERT_EQ(store_->finish_jobs({retried}, now()), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  advance(31s);
+  ASSERT_EQ(store_->rescue_expired_leases(now()).size(), 1u);  // jobs[1]: its lease ran out
+
+  const auto recorded = [&](const JobFinish& finish) {
+    int matches = 0;
+    for (const HistoryEntry& e : store_->job_history(finish.id)) matches += records_finish(e, finish);
+    return matches;
+  };
+  EXPECT_EQ(recorded(retried), 1);
+  JobFinish other = retried;
+  other.error = "exit status 2";
+  EXPECT_EQ(recorded(other), 0);
+  other.outcome = FinishOutcome::kCompleted;
+  EXPECT_EQ(recorded(other), 0);
+  for (FinishOutcome outcome : {FinishOutcome::kCompleted, FinishOutcome::kRetry, FinishOutcome::kFail,
+                                FinishOutcome::kSnooze, FinishOutcome::kRelease}) {
+    const JobFinish late{jobs[1].id, jobs[1].attempt, outcome, nullptr, "exit status 1", now()};
+    EXPECT_EQ(store_->finish_jobs({late}, now()), (std::vector<FinishStatus>{FinishStatus::kStale}));
+    EXPECT_EQ(recorded(late), 0) << "a rescued run's late finish seen as recorded";
+  }
+  const auto claimed_again = claim(2);
+  ASSERT_EQ(claimed_again.size(), 2u);
+  const Job again = claimed_again[0].id == jobs[0].id ? claimed_again[0] : claimed_again[1];
+  ASSERT_EQ(again.id, jobs[0].id);
+  const JobFinish completed{again.id, again.attempt, FinishOutcome::kCompleted, nullptr, {}, now()};
+  EXPECT_EQ(recorded(completed), 0);
+  ASSERT_EQ(store_->finish_jobs({completed}, now()), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  EXPECT_EQ(recorded(completed), 1);
+  EXPECT_EQ(recorded(retried), 1);
 }
 
 TEST_P(StoreFinish, HeartbeatExtendsLeaseAndKeepsProgress) {

@@ -18,6 +18,7 @@
 #include "store/postgres/pg_error.h"
 #include "store/postgres/schema.h"
 #include "store/postgres/statements.h"
+#include "store/run_end.h"
 
 namespace quern::postgres {
 namespace {
@@ -313,11 +314,9 @@ std::vector<FinishStatus> PostgresStore::finish_jobs(const std::vector<JobFinish
       // Where the run sends the job: a later run_at waits as scheduled.
       const JobState waiting = item.run_at > now ? JobState::kScheduled : JobState::kAvailable;
       JobState to = JobState::kCompleted;
-      std::string detail;
       switch (item.outcome) {
         case FinishOutcome::kCompleted:
           ended.add(item.id, to, false, std::nullopt, std::nullopt, now, results[i]);
-          detail = "completed";
           break;
         case FinishOutcome::kRetry:
         case FinishOutcome::kFail: {
@@ -325,7 +324,6 @@ std::vector<FinishStatus> PostgresStore::finish_jobs(const std::vector<JobFinish
           to = spent ? JobState::kFailed : waiting;
           ended.add(item.id, to, true, item.error, spent ? std::nullopt : std::optional<Time>(item.run_at),
                     spent ? std::optional<Time>(now) : std::nullopt, std::nullopt);
-          detail = item.error.empty() ? "failed" : item.error;
           break;
         }
         case FinishOutcome::kSnooze:
@@ -334,12 +332,11 @@ std::vector<FinishStatus> PostgresStore::finish_jobs(const std::vector<JobFinish
           to = snooze ? waiting : JobState::kAvailable;
           ended.add(item.id, to, false, std::nullopt, snooze ? std::optional<Time>(item.run_at) : std::nullopt,
                     std::nullopt, std::nullopt);
-          detail = snooze ? "snoozed" : "released";
           break;
         }
       }
       run.state = to;  // a second finish of the same run in this batch is stale
-      txn.record_move(item.id, run.queue, JobState::kRunning, to, item.attempt, now, detail);
+      txn.record_move(item.id, run.queue, JobState::kRunning, to, item.attempt, now, run_end_detail(item));
       statuses.push_back(FinishStatus::kOk);
     }
     ended.write(txn, now);

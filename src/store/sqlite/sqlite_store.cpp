@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "quern/error.h"
+#include "store/run_end.h"
 #include "store/sqlite/job_claim.h"
 #include "store/sqlite/job_enqueue.h"
 #include "store/sqlite/job_row.h"
@@ -267,7 +268,6 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
       // Where the run sends the job: a later run_at waits as scheduled.
       const JobState waiting = item.run_at > now ? JobState::kScheduled : JobState::kAvailable;
       JobState to = JobState::kCompleted;
-      std::string detail;
       switch (item.outcome) {
         case FinishOutcome::kCompleted: {
           if (results[i]) {
@@ -277,7 +277,6 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
             completed_no_result.push_back(item.id);
           }
           completed.push_back(item.id);
-          detail = "completed";
           break;
         }
         case FinishOutcome::kRetry:
@@ -292,7 +291,6 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
             q->bind(4, item.run_at);
           }
           q->bind(6, now).run();
-          detail = item.error.empty() ? "failed" : item.error;
           break;
         }
         case FinishOutcome::kSnooze:
@@ -303,12 +301,11 @@ std::vector<FinishStatus> SqliteStore::finish_jobs(const std::vector<JobFinish>&
           q->bind(1, item.id).bind_static(2, stored_state(to));
           if (snooze) q->bind(3, item.run_at);
           q->bind(4, now).run();
-          detail = snooze ? "snoozed" : "released";
           break;
         }
       }
       run.state = to;  // a second finish of this run in the same call is stale
-      txn.record_move(item.id, run.queue, JobState::kRunning, to, item.attempt, now, detail);
+      txn.record_move(item.id, run.queue, JobState::kRunning, to, item.attempt, now, run_end_detail(item));
       if (is_final(to) && to != JobState::kCompleted) after_job_final(txn, item.id, to, now);
       statuses[i] = FinishStatus::kOk;
     }
