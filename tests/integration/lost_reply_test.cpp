@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <list>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -169,12 +168,13 @@ class CrashPostgresLostReply : public ::testing::Test {
 };
 
 TEST_F(CrashPostgresLostReply, FinishWhoseReplyWasLostIsRecognizedNotReportedStale) {
+  // postgres://user@127.0.0.1:PORT/db?…: the same URL with the proxy's port.
   const std::string url = postgres_test::postgres_schema_url(schema());
-  std::smatch port;
-  ASSERT_TRUE(std::regex_search(url, port, std::regex(":([0-9]+)/"))) << url;
-  LostReplyProxy proxy(std::stoi(port[1]));
-  const std::string proxied_url = std::regex_replace(url, std::regex(":[0-9]+/"), ":" + std::to_string(proxy.port()) + "/",
-                                                     std::regex_constants::format_first_only);
+  const size_t port_at = url.find(':', url.find('@')) + 1;
+  const size_t port_end = url.find('/', port_at);
+  ASSERT_TRUE(port_at > 0 && port_end != std::string::npos) << url;
+  LostReplyProxy proxy(std::stoi(url.substr(port_at, port_end - port_at)));
+  const std::string proxied_url = url.substr(0, port_at) + std::to_string(proxy.port()) + url.substr(port_end);
 
   auto clock = std::make_shared<SystemClock>();
   auto observer = std::make_shared<Client>(open_store(url), clock);  // the test's own view, not proxied
