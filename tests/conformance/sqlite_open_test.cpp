@@ -239,6 +239,36 @@ TEST_F(SqliteOpen, HotQueriesUsePartialIndexes) {
             std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectDependents).find("job_dependencies_by_dependency"), std::string::npos);
   EXPECT_NE(plan(sqlite::kSelectHistoryOfJob).find("job_history_by_job"), std::string::npos);
+  EXPECT_NE(plan(sqlite::kDeleteTagsOfJob).find("job_tags_by_job"), std::string::npos) << plan(sqlite::kDeleteTagsOfJob);
+  EXPECT_NE(plan(sqlite::kCountJobsOfTypeUpTo).find("COVERING INDEX jobs_by_type"), std::string::npos)
+      << plan(sqlite::kCountJobsOfTypeUpTo);
+  EXPECT_NE(plan(sqlite::kCountJobsWithTagUpTo).find("PRIMARY KEY"), std::string::npos)
+      << plan(sqlite::kCountJobsWithTagUpTo);
+}
+
+// Migration 4 (filtered pages) indexes what a database of schema 3 already holds.
+TEST_F(SqliteOpen, MigrationIndexesTheTagsOfJobsAlreadyThere) {
+  const fs::path path = dir_ / "quern.db";
+  std::vector<JobId> tagged;
+  {
+    auto store = open_store(path.string());
+    NewJob job;
+    job.type = "t";
+    job.queue = "default";
+    for (int i = 0; i < 6; ++i) {
+      job.tags = i % 2 == 0 ? std::vector<std::string>{"nightly", "disc-7"} : std::vector<std::string>{};
+      const JobId id = store->enqueue_jobs({job}, Time(std::chrono::seconds(1))).front().job.id;
+      if (i % 2 == 0) tagged.push_back(id);
+    }
+  }
+  raw_exec(path, "DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type; PRAGMA user_version = 3;");
+  auto store = open_store(path.string());
+  JobFilter filter;
+  filter.tag = "disc-7";
+  std::vector<JobId> got;
+  for (const Job& j : store->list_jobs(filter)) got.push_back(j.id);
+  EXPECT_EQ(got, tagged);
+  EXPECT_EQ(raw_text(path, "PRAGMA user_version"), "4\n");
 }
 
 }  // namespace

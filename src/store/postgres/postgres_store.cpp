@@ -75,7 +75,8 @@ std::string log_tail(const std::string& text, size_t max_bytes) {
 // Removes jobs and everything kept about them.
 void delete_job_rows(Transaction& txn, const std::vector<JobId>& ids) {
   const ArrayLiteral array = id_array(ids);
-  for (const Statement* s : {&kDeleteJobs, &kDeleteHistoryOfJobs, &kDeleteLogsOfJobs, &kDeleteDependenciesOfJobs}) {
+  for (const Statement* s :
+       {&kDeleteJobs, &kDeleteHistoryOfJobs, &kDeleteLogsOfJobs, &kDeleteDependenciesOfJobs, &kDeleteTagsOfJobs}) {
     txn.write(*s, Params().add(array));
   }
 }
@@ -559,7 +560,7 @@ std::vector<Job> PostgresStore::list_jobs(const JobFilter& filter) {
       params.add(*filter.type);
     }
     if (filter.tag) {
-      sql += " AND EXISTS (SELECT 1 FROM json_array_elements_text(j.tags) t(v) WHERE t.v = " + next() + "::text)";
+      sql += " AND EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = j.id AND t.tag = " + next() + "::text)";
       params.add(*filter.tag);
     }
     sql += order + next() + "::integer";

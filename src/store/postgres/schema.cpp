@@ -163,6 +163,21 @@ constexpr Migration kPgMigrations[] = {
   ALTER TABLE finishes_per_minute SET (autovacuum_vacuum_threshold = 200, autovacuum_vacuum_scale_factor = 0,
     autovacuum_vacuum_cost_delay = 0);
 )sql"},
+    {"filtered pages by queue, type and tag", R"sql(
+  -- A page filtered by queue, type or tag reads the jobs that match, not every job:
+  -- queue and type never change (an insert and a delete per job, no HOT update lost),
+  -- and only tagged jobs have job_tags rows.
+  CREATE INDEX jobs_by_queue ON jobs (queue, id);
+  CREATE INDEX jobs_by_type ON jobs (type, id);
+  CREATE TABLE job_tags (
+    tag text NOT NULL,
+    job_id bigint NOT NULL,
+    PRIMARY KEY (tag, job_id)
+  );
+  CREATE INDEX job_tags_by_job ON job_tags (job_id);
+  INSERT INTO job_tags (tag, job_id)
+    SELECT DISTINCT t.tag, j.id FROM jobs j, json_array_elements_text(j.tags) AS t(tag);
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

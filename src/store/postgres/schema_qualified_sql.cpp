@@ -10,8 +10,8 @@ namespace {
 
 // Every relation of Quern's schema (schema.cpp) that a statement may name. No column,
 // alias or CTE name in statements.h is one of these.
-constexpr std::array<std::string_view, 10> kQuernRelationNames = {
-    "jobs",     "job_dependencies", "job_history", "job_logs",   "queues",
+constexpr std::array<std::string_view, 11> kQuernRelationNames = {
+    "jobs",     "job_dependencies", "job_history", "job_logs",   "job_tags",   "queues",
     "queue_counts", "finishes_per_minute", "store_meta", "settings", "quern_schema_migrations"};
 constexpr std::string_view kEventSequenceLiteral = "'job_history_seq'";
 

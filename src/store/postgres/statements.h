@@ -100,12 +100,15 @@ inline constexpr Statement kLockDependencies{"quern_lock_dependencies", R"sql(
   SELECT id, state FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
 )sql"};
 
-// Inserts a batch in array order; RETURNING gives the new ids in the same order. Their
-// queues get a row in `queues` if they have none (by the same statement: one round trip).
+// Inserts a batch in array order, and the jobs' tags into job_tags; the new ids come
+// back ascending, which is array order (the sequence hands them out as rows are
+// inserted). Their queues get a row in `queues` if they have none (by the same
+// statement: one round trip).
 inline constexpr Statement kInsertJobs{"quern_insert_jobs", R"sql(
   WITH new_queues AS (
     INSERT INTO queues (name, paused, updated_at) SELECT DISTINCT q, false, $16::bigint FROM unnest($1::text[]) AS q
-    ON CONFLICT (name) DO NOTHING)
+    ON CONFLICT (name) DO NOTHING),
+  inserted AS (
   INSERT INTO jobs (queue, type, state, priority, payload, max_attempts, run_at, created_at, updated_at,
                     timeout_us, expires_at, unique_key, tags, depends_on, needs_files, files_met,
                     on_dependency_failure)
@@ -118,7 +121,11 @@ inline constexpr Statement kInsertJobs{"quern_insert_jobs", R"sql(
        WITH ORDINALITY AS n(queue, type, state, priority, payload, max_attempts, run_at, timeout_us, expires_at,
                             unique_key, tags, depends_on, needs_files, files_met, on_dependency_failure, ord)
   ORDER BY n.ord
-  RETURNING id
+  RETURNING id, tags),
+  new_tags AS (
+    INSERT INTO job_tags (tag, job_id)
+    SELECT DISTINCT t.tag, i.id FROM inserted i, json_array_elements_text(i.tags) AS t(tag))
+  SELECT id FROM inserted ORDER BY id
 )sql"};
 
 inline constexpr Statement kInsertDependencies{"quern_insert_dependencies", R"sql(
@@ -357,6 +364,8 @@ inline constexpr Statement kDeleteHistoryOfJobs{"quern_delete_history_of_jobs",
                                                 "DELETE FROM job_history WHERE job_id = ANY($1::bigint[])"};
 inline constexpr Statement kDeleteLogsOfJobs{"quern_delete_logs_of_jobs",
                                              "DELETE FROM job_logs WHERE job_id = ANY($1::bigint[])"};
+inline constexpr Statement kDeleteTagsOfJobs{"quern_delete_tags_of_jobs",
+                                             "DELETE FROM job_tags WHERE job_id = ANY($1::bigint[])"};
 inline constexpr Statement kDeleteDependenciesOfJobs{"quern_delete_dependencies_of_jobs", R"sql(
   DELETE FROM job_dependencies WHERE job_id = ANY($1::bigint[]) OR depends_on_id = ANY($1::bigint[])
 )sql"};

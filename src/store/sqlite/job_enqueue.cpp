@@ -82,6 +82,10 @@ EnqueueResult enqueue_job(WriteTransaction& txn, const NewJob& job, const Encode
     auto q = txn.db().prepare(kInsertDependency);
     q->bind(1, id).bind(2, dep).run();
   }
+  for (const std::string& tag : job.tags) {
+    auto q = txn.db().prepare(kInsertJobTag);
+    q->bind(1, tag).bind(2, id).run();
+  }
   txn.ensure_queue(job.queue, now);
   txn.record_move(id, job.queue, std::nullopt, state, 0, now, "enqueued");
 

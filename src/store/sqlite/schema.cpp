@@ -141,6 +141,22 @@ constexpr const char* kMigrations[] = {
   DROP INDEX jobs_finished;
   DROP INDEX jobs_blocked;
 )sql",
+    // 4: filtered pages read only the jobs that match. A page filtered by queue, type or
+    // tag walks whichever of jobs_by_state, jobs_by_queue, jobs_by_type and job_tags has
+    // the fewest entries for it. Queue and type never change, so these cost an insert and
+    // a delete per job and nothing per move; only tagged jobs have job_tags rows.
+    R"sql(
+  CREATE INDEX jobs_by_queue ON jobs (queue, id);
+  CREATE INDEX jobs_by_type ON jobs (type, id);
+  CREATE TABLE job_tags (
+    tag TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    PRIMARY KEY (tag, job_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_tags_by_job ON job_tags (job_id);
+  INSERT OR IGNORE INTO job_tags (tag, job_id)
+    SELECT t.value, j.id FROM jobs j, json_each(j.tags) t WHERE j.tags <> '[]';
+)sql",
 };
 
 struct DatabaseIdentity {

@@ -13,6 +13,7 @@
 #include "store/run_end.h"
 #include "store/sqlite/job_claim.h"
 #include "store/sqlite/job_enqueue.h"
+#include "store/sqlite/job_pages.h"
 #include "store/sqlite/job_row.h"
 #include "store/sqlite/job_transitions.h"
 #include "store/sqlite/multi_row.h"
@@ -99,7 +100,7 @@ Json parse_setting(std::string_view key, std::string_view text) {
 // Removes a job and everything kept about it.
 void delete_job_rows(WriteTransaction& txn, JobId id, const std::string& queue, JobState state) {
   for (const char* sql : {kDeleteJob, kDeleteHistoryOfJob, kDeleteLogsOfJob, kDeleteDependenciesOfJob,
-                          kDeleteDependenciesOnJob}) {
+                          kDeleteDependenciesOnJob, kDeleteTagsOfJob}) {
     auto q = txn.db().prepare(sql);
     q->bind(1, id).run();
   }
@@ -518,51 +519,9 @@ std::optional<Job> SqliteStore::get_job(JobId id) {
   return read_job(*q);
 }
 
-// Built per call from the filter's parts. A page of one state walks jobs_by_state in id
-// order and stops at the page's end; several states are one such walk each, merged
-// (never a sort of every job in those states). Without states it walks the table.
 std::vector<Job> SqliteStore::list_jobs(const JobFilter& filter) {
-  if (filter.limit <= 0) return {};
-  const bool bounded = !filter.newest_first || filter.after_id > 0;
-  const char* order = filter.newest_first ? " ORDER BY id DESC LIMIT ?" : " ORDER BY id LIMIT ?";
-  auto walk = [&](bool one_state) {
-    std::string sql = "SELECT" QUERN_JOB_COLUMNS "FROM jobs";
-    sql += one_state ? " INDEXED BY jobs_by_state WHERE state = ?" : " WHERE 1";
-    if (bounded) sql += filter.newest_first ? " AND id < ?" : " AND id > ?";
-    if (filter.queue) sql += " AND queue = ?";
-    if (filter.type) sql += " AND type = ?";
-    if (filter.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE json_each.value = ?)";
-    return sql + order;
-  };
-  std::string sql;
-  if (filter.states.empty()) {
-    sql = walk(false);
-  } else if (filter.states.size() == 1) {
-    sql = walk(true);
-  } else {
-    for (size_t i = 0; i < filter.states.size(); ++i) {
-      sql += (i == 0 ? "SELECT * FROM (" : " UNION ALL SELECT * FROM (") + walk(true) + ")";
-    }
-    sql += order;
-  }
-
   auto db = readers_->acquire();
-  auto q = db->prepare_text(sql);
-  int index = 0;
-  auto bind_walk = [&](std::optional<JobState> state) {
-    if (state) q->bind(++index, stored_state(*state));
-    if (bounded) q->bind(++index, filter.after_id);
-    if (filter.queue) q->bind(++index, *filter.queue);
-    if (filter.type) q->bind(++index, *filter.type);
-    if (filter.tag) q->bind(++index, *filter.tag);
-    q->bind(++index, filter.limit);
-  };
-  if (filter.states.empty()) bind_walk(std::nullopt);
-  for (JobState s : filter.states) bind_walk(s);
-  if (filter.states.size() > 1) q->bind(++index, filter.limit);
-  std::vector<Job> jobs;
-  while (q->step()) jobs.push_back(read_job(*q));
-  return jobs;
+  return read_job_page(*db, filter);
 }
 
 std::vector<HistoryEntry> SqliteStore::job_history(JobId id) {

@@ -64,6 +64,8 @@ inline constexpr const char* kSelectLiveJobByUniqueKey = "SELECT" QUERN_JOB_COLU
     AND unique_key IS NOT NULL AND (state = 'scheduled' OR state = 'available' OR state = 'blocked' OR state = 'running')
 )sql";
 
+inline constexpr const char* kInsertJobTag = "INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?1, ?2)";
+
 inline constexpr const char* kEnsureQueue = R"sql(
   INSERT OR IGNORE INTO queues (name, paused, updated_at) VALUES (?1, 0, ?2)
 )sql";
@@ -286,6 +288,7 @@ inline constexpr const char* kDeleteHistoryOfJob = "DELETE FROM job_history WHER
 inline constexpr const char* kDeleteLogsOfJob = "DELETE FROM job_logs WHERE job_id = ?1";
 inline constexpr const char* kDeleteDependenciesOfJob = "DELETE FROM job_dependencies WHERE job_id = ?1";
 inline constexpr const char* kDeleteDependenciesOnJob = "DELETE FROM job_dependencies WHERE depends_on_id = ?1";
+inline constexpr const char* kDeleteTagsOfJob = "DELETE FROM job_tags WHERE job_id = ?1";
 
 inline constexpr const char* kSetQueuePaused = R"sql(
   INSERT INTO queues (name, paused, updated_at) VALUES (?1, ?2, ?3)
@@ -296,6 +299,16 @@ inline constexpr const char* kSelectStats = R"sql(
   SELECT q.name, q.paused, c.state, c.n
   FROM queues q LEFT JOIN queue_counts c ON c.queue = q.name
   ORDER BY q.name
+)sql";
+
+// For choosing how a filtered page walks (see list_jobs): jobs per queue and state, and
+// how many entries a type or tag has, counted up to ?2 (past that, another walk is shorter).
+inline constexpr const char* kSelectQueueCounts = "SELECT queue, state, n FROM queue_counts WHERE n > 0";
+inline constexpr const char* kCountJobsOfTypeUpTo = R"sql(
+  SELECT count(*) FROM (SELECT 1 FROM jobs INDEXED BY jobs_by_type WHERE type = ?1 LIMIT ?2)
+)sql";
+inline constexpr const char* kCountJobsWithTagUpTo = R"sql(
+  SELECT count(*) FROM (SELECT 1 FROM job_tags WHERE tag = ?1 LIMIT ?2)
 )sql";
 
 inline constexpr const char* kSelectHistoryOfJob = R"sql(
