@@ -354,6 +354,46 @@ test('a burst of events costs about one refresh a second', async () => {
   assert.ok(statsRequests <= Math.ceil(seconds) + 2, `${statsRequests} stats requests in ${seconds.toFixed(1)} s`);
 });
 
+test('retry all failed of a queue, then clear completed, by clicking', async () => {
+  const flag = join(WORK, 'batch-fixed');
+  const failing = { command: ['sh', '-c', `test -f ${flag} || { echo "input missing" >&2; exit 65; }`], queue: 'batch' };
+  const { jobs: created } = await api('POST', '/api/v1/jobs', { jobs: [failing, failing, failing] });
+  const ids = created.map((job) => job.id);
+  const elsewhere = await enqueue({ command: ['sh', '-c', 'exit 65'], queue: 'elsewhere' });
+  const states = async () => Promise.all(ids.map(async (id) => (await getJob(id)).state));
+  await eventually('the three jobs to fail', async () => (await states()).every((state) => state === 'failed'));
+  await eventually('the other queue\'s job to fail', async () => (await getJob(elsewhere.id)).state === 'failed');
+
+  await showTab('failed', 'batch');
+  for (const id of ids) await jobRow(id).waitFor({ timeout: WAIT_MS });
+  const retryAll = page.locator('#retry-failed');
+  await eventually('the button to name the queue', async () =>
+    (await retryAll.textContent()) === 'Retry failed in batch' && !(await retryAll.isDisabled()));
+  writeFileSync(flag, '');
+  await retryAll.click();
+  await eventually('the three jobs to complete', async () => (await states()).every((state) => state === 'completed'));
+  for (const id of ids) await jobRow(id).waitFor({ state: 'detached', timeout: WAIT_MS });
+  assert.equal((await getJob(elsewhere.id)).state, 'failed', 'only the filtered queue was retried');
+
+  await showTab('completed');
+  const clear = page.locator('#clear-completed');
+  await eventually('clear to be enabled', async () => !(await clear.isDisabled()));
+  await clear.click();  // arms it
+  assert.match(await clear.textContent(), /sure/);
+  await clear.click();
+  await eventually('no completed job left', async () =>
+    (await api('GET', '/api/v1/jobs?state=completed')).jobs.length === 0);
+  for (const id of ids) {
+    const response = await fetch(`${BASE}/api/v1/jobs/${id}`);
+    assert.equal(response.status, 404);
+  }
+  await eventually('the completed tile to read 0', async () => (await tileCount('completed')) === 0);
+  await eventually('the completed list to empty', async () =>
+    (await page.locator('#jobs-body tr[data-job-id]').count()) === 0);
+  assert.ok(await clear.isDisabled());
+  assert.equal((await getJob(elsewhere.id)).state, 'failed', 'clearing completed jobs leaves failed ones');
+});
+
 test('a server with a token asks for it once and keeps it for the tab', async () => {
   const context = await browser.newContext();
   const guarded = await openDashboard(context, TOKEN_BASE);

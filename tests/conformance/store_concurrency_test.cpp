@@ -75,6 +75,103 @@ TEST_P(StoreConcurrency, ManyThreadsEnqueueClaimAndFinishWithoutAJobClaimedTwice
   expect_counts_match_jobs();
 }
 
+// Cursor pages are keyed by id, never by position: while other threads add jobs and move
+// them through their states, paging through a filter shows every job that matched it
+// before paging began exactly once, in order, both ways.
+TEST_P(StoreConcurrency, CursorPagesStayStableWhileJobsAreAddedAndMoved) {
+  auto tagged_job = [](int i) {
+    NewJob n = new_job("t", "paged");
+    if (i % 2 == 0) n.tags = {"even"};
+    return n;
+  };
+  std::vector<NewJob> first_jobs;
+  for (int i = 0; i < 300; ++i) first_jobs.push_back(tagged_job(i));
+  std::set<JobId> before;
+  std::set<JobId> tagged_before;
+  for (const auto& result : store_->enqueue_jobs(first_jobs, now())) {
+    before.insert(result.job.id);
+    if (!result.job.tags.empty()) tagged_before.insert(result.job.id);
+  }
+  std::set<JobId> completed_before;
+  {
+    std::vector<JobFinish> finishes;
+    for (const Job& job : claim(100, {"paged"})) {
+      finishes.push_back({job.id, job.attempt, FinishOutcome::kCompleted, nullptr, {}, now()});
+      completed_before.insert(job.id);
+    }
+    store_->finish_jobs(finishes, now());
+  }
+
+  auto second = open_store_again();
+  std::atomic<bool> done{false};
+  std::atomic<int> added{0};
+  std::atomic<int> moved{0};
+  std::thread producer([&] {
+    for (int i = 0; !done.load(); ++i) {
+      second->enqueue_jobs({tagged_job(i), tagged_job(i + 1)}, now());
+      added += 2;
+    }
+  });
+  std::thread mover([&] {
+    ClaimParams params;
+    params.owner = "mover";
+    params.max = 3;
+    params.queues = {"paged"};
+    while (!done.load()) {
+      params.now = now();
+      std::vector<JobFinish> finishes;
+      for (const Job& job : second->claim_jobs(params)) {
+        finishes.push_back({job.id, job.attempt, FinishOutcome::kCompleted, nullptr, {}, now()});
+      }
+      if (!finishes.empty()) second->finish_jobs(finishes, now());
+      moved += static_cast<int>(finishes.size());
+    }
+  });
+
+  // Pages through `filter` 17 jobs at a time; checks the order and that every id of
+  // `expected` came exactly once.
+  auto page_through = [&](JobFilter filter, const std::set<JobId>& expected, const std::string& what) {
+    filter.limit = 17;
+    std::vector<JobId> seen;
+    while (true) {
+      const auto page = store_->list_jobs(filter);
+      for (const Job& job : page) seen.push_back(job.id);
+      if (static_cast<int>(page.size()) < filter.limit) break;
+      filter.after_id = page.back().id;
+      std::this_thread::sleep_for(1ms);  // let the others write between pages
+    }
+    for (size_t i = 1; i < seen.size(); ++i) {
+      if (filter.newest_first) {
+        ASSERT_GT(seen[i - 1], seen[i]) << what << ": out of order or repeated";
+      } else {
+        ASSERT_LT(seen[i - 1], seen[i]) << what << ": out of order or repeated";
+      }
+    }
+    const std::set<JobId> seen_set(seen.begin(), seen.end());
+    for (JobId id : expected) EXPECT_TRUE(seen_set.contains(id)) << what << ": job " << id << " was skipped";
+  };
+  JobFilter by_queue;
+  by_queue.queue = "paged";
+  page_through(by_queue, before, "queue, oldest first");
+  by_queue.newest_first = true;
+  page_through(by_queue, before, "queue, newest first");
+  JobFilter by_tag;
+  by_tag.tag = "even";
+  page_through(by_tag, tagged_before, "tag");
+  JobFilter completed;
+  completed.states = {JobState::kCompleted};
+  page_through(completed, completed_before, "completed");
+  completed.newest_first = true;
+  page_through(completed, completed_before, "completed, newest first");
+
+  done = true;
+  producer.join();
+  mover.join();
+  EXPECT_GT(added.load(), 0);
+  EXPECT_GT(moved.load(), 0);
+  expect_counts_match_jobs();
+}
+
 TEST_P(StoreConcurrency, FailingWritesAmongConcurrentWritesUndoOnlyThemselves) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 30;

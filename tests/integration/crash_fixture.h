@@ -38,6 +38,7 @@ namespace fs = std::filesystem;
 
 // A worker's start line: printed once its start-up rescue of dead owners is done.
 inline constexpr char kWorkerStartedLine[] = "quern worker:";
+inline constexpr char kServerStartedLine[] = "listening on http://";
 // How long a worker may take to exit after SIGTERM once its handlers are gone.
 inline constexpr auto kExitMargin = 3s;
 // The shell handler's SIGTERM → SIGKILL grace for a job's process group (the contract).
@@ -254,11 +255,24 @@ class CrashFixture : public ::testing::Test {
   // Starts `quern --db <db> worker args…` in the test directory; by default waits for
   // its start line (so its start-up rescue has run).
   TestProcess& start_worker(const std::vector<std::string>& args, bool wait_until_started = true) {
+    return start_quern("worker", args, kWorkerStartedLine, wait_until_started);
+  }
+
+  // Starts `quern --db <db> serve --listen 127.0.0.1:0 args…` (its local pool runs shell
+  // jobs like a worker's) and waits until it listens.
+  TestProcess& start_server(const std::vector<std::string>& args) {
+    std::vector<std::string> serve_args = {"--listen", "127.0.0.1:0"};
+    serve_args.insert(serve_args.end(), args.begin(), args.end());
+    return start_quern("serve", serve_args, kServerStartedLine, true);
+  }
+
+  TestProcess& start_quern(const char* command, const std::vector<std::string>& args, const char* started_line,
+                           bool wait_until_started) {
     const size_t index = workers_.size();
     std::vector<std::string> argv = worker_command_prefix(index);
     for (const char* word : {QUERN_BINARY, "--db"}) argv.emplace_back(word);
     argv.push_back(worker_database_url(index));
-    argv.emplace_back("worker");
+    argv.emplace_back(command);
     argv.insert(argv.end(), args.begin(), args.end());
     cli_test::RunOptions options;
     options.cwd = dir_;
@@ -267,7 +281,7 @@ class CrashFixture : public ::testing::Test {
     workers_.push_back(std::make_unique<TestProcess>(argv, log, options));
     TestProcess& worker = *workers_.back();
     if (wait_until_started) {
-      EXPECT_TRUE(worker.wait_for_output_line(kWorkerStartedLine)) << worker.output();
+      EXPECT_TRUE(worker.wait_for_output_line(started_line)) << worker.output();
     }
     return worker;
   }

@@ -235,15 +235,20 @@ TEST_F(CrashStoppedWorker, LoseTheJobToARescueAndCannotFinishItLate) {
 
 // --- 3. SIGTERM with a grace period ----------------------------------------------------
 
-class CrashGracefulShutdown : public CrashFixture {};
+// Run by `quern worker` and by `quern serve`'s local pool.
+class CrashGracefulShutdown : public CrashFixture, public ::testing::WithParamInterface<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Commands, CrashGracefulShutdown, ::testing::Values("worker", "serve"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // On SIGTERM a worker waits the grace period, then stops the job's whole process group
 // (SIGTERM, and SIGKILL 2 s later, since this job ignores SIGTERM), exits 0 and returns
 // the job to available without counting a failure; the next worker runs it again.
-TEST_F(CrashGracefulShutdown, StopsTheJobsProcessGroupAndReleasesItWithoutAFailure) {
+TEST_P(CrashGracefulShutdown, StopsTheJobsProcessGroupAndReleasesItWithoutAFailure) {
   touch(dir_ / "hold");
   constexpr auto kGrace = 1s;
-  TestProcess& worker = start_worker({"--concurrency", "1", "--grace", "1s"});
+  const std::vector<std::string> options = {"--concurrency", "1", "--grace", "1s"};
+  TestProcess& worker = GetParam() == "serve" ? start_server(options) : start_worker(options);
   const JobId id = enqueue_shell(
       "if [ \"$QUERN_ATTEMPT\" -ge 2 ]; then exit 0; fi; "
       "trap '' TERM; "
