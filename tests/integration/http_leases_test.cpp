@@ -55,18 +55,26 @@ TEST(HttpLeases, BadLeaseRequestsAre400) {
   }
 }
 
+// The enqueue wakes the waiting lease itself: the hand-over (the job's created_at to its
+// started_at, both taken in the server) is far below the broker's 500 ms recheck, every
+// time, not only when a recheck happens to fall just after the enqueue.
 TEST(HttpLeases, AWaitingLeaseGetsAJobEnqueuedLaterAtOnce) {
   QuernServer server({"--concurrency", "0"});
-  PendingLease pending = lease_in_background(server, {{"worker", "w"}, {"types", {"rip"}}, {"wait", "10s"}});
-  // The lease is waiting (nothing to claim) when the job comes.
-  ASSERT_EQ(pending.answer.wait_for(200ms), std::future_status::timeout);
-  const Json job = server.enqueue({{"type", "rip"}});
-  const HttpResult result = pending.answer.get();
-  const auto waited = SteadyClock::now() - pending.started;
-  ASSERT_EQ(result.status, 200) << result.body;
-  ASSERT_EQ(result.json()["jobs"].size(), 1u);
-  EXPECT_EQ(result.json()["jobs"][0]["id"], job["id"]);
-  EXPECT_LT(waited, 5s) << "the lease waited for its whole wait instead of taking the job";
+  for (int round = 0; round < 3; ++round) {
+    PendingLease pending = lease_in_background(server, {{"worker", "w"}, {"types", {"rip"}}, {"wait", "10s"}});
+    // The lease is waiting (nothing to claim) when the job comes.
+    ASSERT_EQ(pending.answer.wait_for(200ms), std::future_status::timeout);
+    const Json job = server.enqueue({{"type", "rip"}});
+    const HttpResult result = pending.answer.get();
+    ASSERT_EQ(result.status, 200) << result.body;
+    ASSERT_EQ(result.json()["jobs"].size(), 1u);
+    const Json leased = result.json()["jobs"][0];
+    EXPECT_EQ(leased["id"], job["id"]);
+    const auto hand_over = std::chrono::duration_cast<std::chrono::milliseconds>(
+        parse_rfc3339(leased["started_at"].get<std::string>()) - parse_rfc3339(leased["created_at"].get<std::string>()));
+    EXPECT_LT(hand_over, 250ms) << "round " << round << ": the lease was not woken by the enqueue";
+    std::cout << "[ info ] enqueued → claimed for the waiting lease: " << hand_over.count() << " ms\n";
+  }
 }
 
 TEST(HttpLeases, AJobAddedByAnotherProcessIsHandedOverWithinMilliseconds) {
