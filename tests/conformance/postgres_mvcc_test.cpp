@@ -150,6 +150,38 @@ TEST_F(PostgresMvccTest, ChurnLeavesNoDeadRowsAfterVacuumAndTheClaimStaysOnItsIn
   EXPECT_EQ(claim_and_complete(500), 200u);
 }
 
+// A finish or heartbeat of a batch reads its jobs through the primary key, however many
+// jobs the table holds: joined to the batch's arrays alone, with the table's statistics
+// taken while it was small (as autovacuum leaves them while a queue fills), the default
+// costs scanned and hashed the whole table for every batch of a few hundred.
+TEST_F(PostgresMvccTest, BatchFinishesAndHeartbeatsReadTheirJobsByPrimaryKey) {
+  RawSession raw;
+  enqueue(1000);
+  raw.exec("ANALYZE " + table("jobs"));
+  for (int n = 1000; n < 20000; n += 1000) {
+    enqueue(1000);
+    claim_and_complete(500);
+  }
+  raw.exec("SET search_path TO " + schema_);
+  // The default random_page_cost, not the 1.1 of Quern's sessions: the statements alone
+  // must lead to the primary key.
+  raw.exec(std::string("PREPARE end_runs AS ") + postgres::kEndRuns.sql);
+  raw.exec(std::string("PREPARE heartbeat_jobs AS ") + postgres::kHeartbeatJobs.sql);
+  // A batch of 500: the plan depends on the arrays' length, not on their values.
+  const std::string ids = "array_fill(7::bigint, ARRAY[500])";
+  const std::string plans =
+      joined_lines(raw, "EXPLAIN EXECUTE end_runs(" + ids +
+                            ", array_fill('completed'::text, ARRAY[500]), array_fill(0, ARRAY[500]),"
+                            " array_fill(NULL::text, ARRAY[500]), array_fill(NULL::bigint, ARRAY[500]),"
+                            " array_fill(1::bigint, ARRAY[500]), array_fill(NULL::text, ARRAY[500]), 1)") +
+      joined_lines(raw, "EXPLAIN EXECUTE heartbeat_jobs(" + ids +
+                            ", array_fill(1, ARRAY[500]), array_fill(2::bigint, ARRAY[500]),"
+                            " array_fill(NULL::float8, ARRAY[500]), array_fill(NULL::text, ARRAY[500]),"
+                            " array_fill(NULL::text, ARRAY[500]), 1)");
+  EXPECT_EQ(plans.find("Seq Scan on jobs"), std::string::npos) << plans;
+  EXPECT_NE(plans.find("jobs_pkey"), std::string::npos) << plans;
+}
+
 TEST_F(PostgresMvccTest, ClearingFinishedJobsRemovesThemWithTheirHistoryAndLogs) {
   const auto jobs = enqueue(3);
   ClaimParams params;

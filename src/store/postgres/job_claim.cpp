@@ -60,9 +60,15 @@ std::vector<Job> claim_available_jobs(Transaction& txn, const ClaimParams& param
   p.add(now).add(params.max).add(params.owner).add(now + params.lease);
   // Due scheduled jobs are promoted first, in the same round trip: the claim, a later
   // statement of the transaction, sees them.
+  //
+  // The claim takes the bookkeeping lock first: its commit has to wait for that lock
+  // anyway, and waiting for it while holding the claimed rows made every other claimer
+  // walk past them (SKIP LOCKED reads each one): with many worker processes, thousands
+  // of rows per claim, and the database's CPU went to that. Under the lock a claimer
+  // meets only committed rows.
   const Params promote = Params().add(now);
-  std::vector<Result> results =
-      txn.write_many({{&kPromoteDueJobs, &promote}, {params.types.empty() ? &kClaimJobsOfAnyType : &kClaimJobsOfTypes, &p}});
+  std::vector<Result> results = txn.write_many_under_bookkeeping_lock(
+      {{&kPromoteDueJobs, &promote}, {params.types.empty() ? &kClaimJobsOfAnyType : &kClaimJobsOfTypes, &p}});
   record_promotions(txn, results[0], now);
   const Result& r = results[1];
 

@@ -82,6 +82,10 @@ inline constexpr Statement kWriteBookkeeping{"quern_write_bookkeeping", R"sql(
   SELECT CASE WHEN $15::text IS NULL THEN NULL ELSE pg_notify($15::text, $16::text) END FROM locked
 )sql"};
 
+// Takes kWriteBookkeeping's lock early, before the transaction locks any job (claims:
+// see job_claim.cpp). Taking it again at the bookkeeping is then free.
+inline constexpr Statement kTakeBookkeepingLock{"quern_take_bookkeeping_lock", "SELECT pg_advisory_xact_lock($1::bigint)"};
+
 // A transaction that changed something but moved no job (heartbeats, logs, settings).
 inline constexpr Statement kNotifyChange{"quern_notify_change", "SELECT pg_notify($1::text, $2::text)"};
 
@@ -217,7 +221,7 @@ inline constexpr Statement kHeartbeatJobs{"quern_heartbeat_jobs", R"sql(
       stage = coalesce(b.stage, j.stage), checkpoint = coalesce(b.checkpoint::json, j.checkpoint), updated_at = $7
   FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::double precision[], $5::text[], $6::text[])
        AS b(id, attempt, lease_expires_at, progress, stage, checkpoint)
-  WHERE j.id = b.id AND j.state = 'running' AND j.attempt = b.attempt
+  WHERE j.id = ANY($1::bigint[]) AND j.id = b.id AND j.state = 'running' AND j.attempt = b.attempt
   RETURNING j.id, j.attempt
 )sql"};
 
@@ -238,7 +242,7 @@ inline constexpr Statement kEndRuns{"quern_end_runs", R"sql(
       updated_at = $8, lease_owner = NULL, lease_expires_at = NULL
   FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
        AS e(id, state, failed, error, run_at, finished_at, result)
-  WHERE j.id = e.id
+  WHERE j.id = ANY($1::bigint[]) AND j.id = e.id
 )sql"};
 
 // A running job's log size and last chunk, locked (appends to one job are serialized).

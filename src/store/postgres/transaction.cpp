@@ -61,6 +61,19 @@ std::vector<Result> Transaction::write_many(const std::vector<std::pair<const St
   return results;
 }
 
+std::vector<Result> Transaction::write_many_under_bookkeeping_lock(
+    const std::vector<std::pair<const Statement*, const Params*>>& statements) {
+  const Params lock = Params().add(settings_.bookkeeping_lock_key);
+  std::vector<std::pair<const Statement*, const Params*>> locked_first = {{&kTakeBookkeepingLock, &lock}};
+  locked_first.insert(locked_first.end(), statements.begin(), statements.end());
+  std::vector<Result> results = db_.exec_many(locked_first);
+  results.erase(results.begin());  // the lock's row is no change
+  for (const Result& result : results) {
+    if (result.affected() > 0) changed_ = true;
+  }
+  return results;
+}
+
 void Transaction::record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to,
                               int attempt, Time at, std::string_view detail) {
   history_.push_back({id, to_micros(at), from, to, attempt, std::string(detail)});

@@ -52,6 +52,10 @@ class Transaction {
   Result write(const Statement& statement, const Params& params = {});
   // Writes that do not need each other's results, in one round trip; their results.
   std::vector<Result> write_many(const std::vector<std::pair<const Statement*, const Params*>>& statements);
+  // The same, after taking the bookkeeping lock in the same round trip: the statements
+  // then run while no other transaction that moves jobs can commit (see job_claim.cpp).
+  std::vector<Result> write_many_under_bookkeeping_lock(
+      const std::vector<std::pair<const Statement*, const Params*>>& statements);
 
   // Records that a job moved (`from` unset: it was enqueued): its history entry, the
   // count delta of its queue, and a finish of its minute if it completed or failed.
