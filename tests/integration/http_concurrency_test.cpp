@@ -19,13 +19,6 @@ extern "C" const char* __tsan_default_options() { return "ignore_noninstrumented
 namespace quern::http_test {
 namespace {
 
-// The value of an unlabelled metric, or -1.
-int64_t metric_value(const std::string& text, const std::string& name) {
-  const size_t at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::stoll(text.substr(at + name.size() + 2));
-}
-
 TEST(HttpConcurrency, FiveHundredLongPollsAndAHundredStreamsStarveNothing) {
   raise_open_file_limit();
   QuernServer server({"--concurrency", "0"});
