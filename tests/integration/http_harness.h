@@ -59,7 +59,6 @@ struct HttpResult {
   }
 };
 
-// Lifts the soft limit on open files to the hard one (a test holding 600 connections).
 // The value of an unlabelled metric, or -1.
 inline int64_t metric_value(const std::string& text, const std::string& name) {
   const size_t at = text.find("\n" + name + " ");
@@ -67,6 +66,7 @@ inline int64_t metric_value(const std::string& text, const std::string& name) {
   return std::stoll(text.substr(at + name.size() + 2));
 }
 
+// Lifts the soft limit on open files to the hard one (a test holding 600 connections).
 inline void raise_open_file_limit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {

@@ -55,9 +55,7 @@ Result Transaction::write(const Statement& statement, const Params& params) {
 
 std::vector<Result> Transaction::write_many(const std::vector<std::pair<const Statement*, const Params*>>& statements) {
   std::vector<Result> results = db_.exec_many(statements);
-  for (const Result& result : results) {
-    if (result.affected() > 0) changed_ = true;
-  }
+  note_changes(results);
   return results;
 }
 
@@ -68,10 +66,14 @@ std::vector<Result> Transaction::write_many_under_bookkeeping_lock(
   locked_first.insert(locked_first.end(), statements.begin(), statements.end());
   std::vector<Result> results = db_.exec_many(locked_first);
   results.erase(results.begin());  // the lock's row is no change
+  note_changes(results);
+  return results;
+}
+
+void Transaction::note_changes(const std::vector<Result>& results) {
   for (const Result& result : results) {
     if (result.affected() > 0) changed_ = true;
   }
-  return results;
 }
 
 void Transaction::record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to,

@@ -82,6 +82,8 @@ class Transaction {
 
   // Runs the last statement and ends the transaction (or the savepoint).
   void finish_with(const Statement& statement, const Params& params);
+  // A write that affected rows makes the transaction one that changed something.
+  void note_changes(const std::vector<Result>& results);
 
   Connection& db_;
   const TransactionSettings& settings_;
