@@ -141,6 +141,11 @@ class WorkerPool::Impl {
   // claimed again by this same pool.
   std::map<std::pair<JobId, int>, std::shared_ptr<ActiveJob>> active_;
   int executing_ = 0;
+  // Runs ended whose finish the completer has not recorded yet. They count against the
+  // claim capacity: otherwise a slow store lets the dispatcher keep claiming while
+  // finishes pile up unrecorded (and unheartbeaten), every one of them a re-run after a
+  // crash or an expired lease.
+  int finishing_ = 0;
   double average_run_us_ = -1;  // EWMA of handler run time; <0 until measured
 
   std::mutex finish_mutex_;
@@ -285,6 +290,7 @@ void WorkerPool::Impl::stop() {
     unstarted.assign(ready_.begin(), ready_.end());
     ready_.clear();
     for (auto& a : unstarted) active_.erase({a->job.id, a->job.attempt});
+    finishing_ += static_cast<int>(unstarted.size());
   }
   dispatcher_cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
@@ -338,7 +344,7 @@ void WorkerPool::Impl::dispatcher_loop() {
       std::unique_lock lock(mutex_);
       auto claimable = [&] {
         const int capacity = options_.concurrency + prefetch_target();
-        return static_cast<int>(active_.size()) < capacity;
+        return static_cast<int>(active_.size()) + finishing_ < capacity;
       };
       auto ready_to_claim = [&] { return claiming_stopped_ || (wake_ && claimable()); };
       SteadyClock::duration delay = kIdleRecheck;
@@ -351,7 +357,7 @@ void WorkerPool::Impl::dispatcher_loop() {
       if (claiming_stopped_) return;
       if (!claimable()) continue;
       wake_ = false;
-      want = options_.concurrency + prefetch_target() - static_cast<int>(active_.size());
+      want = options_.concurrency + prefetch_target() - static_cast<int>(active_.size()) - finishing_;
     }
     std::vector<Job> jobs;
     try {
@@ -437,6 +443,7 @@ void WorkerPool::Impl::run_job(const std::shared_ptr<ActiveJob>& active) {
     const double us = std::chrono::duration<double, std::micro>(ran).count();
     average_run_us_ = average_run_us_ < 0 ? us : 0.9 * average_run_us_ + 0.1 * us;
     active_.erase({active->job.id, active->job.attempt});
+    if (finish) ++finishing_;
     active->executing = false;
     if (--executing_ == 0) idle_cv_.notify_all();
     wake_ = true;
@@ -533,6 +540,12 @@ void WorkerPool::Impl::completer_loop() {
         pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
       }
     }
+    {
+      std::lock_guard pool_lock(mutex_);
+      finishing_ -= static_cast<int>(batch.size());
+      wake_ = true;
+    }
+    dispatcher_cv_.notify_one();
     lock.lock();
   }
 }

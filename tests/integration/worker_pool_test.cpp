@@ -97,6 +97,34 @@ TEST_F(WorkerPoolTest, ConcurrencyRunsEveryJobExactlyOnce) {
   for (int i = 0; i < kJobs; ++i) EXPECT_EQ(seen.count(i), 1u) << i;
 }
 
+// Runs whose finish is not yet recorded still hold their claim: when recording falls
+// behind (here, fast handlers with 8 KB results), the pool stops claiming instead of
+// leasing more. Without that, tens of thousands of jobs sat "running" in the store with
+// no heartbeat, each one a re-run after a crash.
+TEST_F(WorkerPoolTest, UnrecordedFinishesHoldBackClaims) {
+  constexpr int kJobs = 20000;
+  constexpr int kConcurrency = 4;
+  constexpr int64_t kMaxPrefetch = 1024;  // worker_pool.cpp's cap on claimed-but-not-started jobs
+  std::vector<NewJob> batch(kJobs);
+  for (auto& job : batch) job.type = "bulky";
+  client_->enqueue_many(batch);
+  WorkerPool pool(client_, options(kConcurrency));
+  const Json bulky_result = {{"text", std::string(8000, 'x')}};
+  pool.handle("bulky", [&](JobContext&) { return Outcome::completed(bulky_result); });
+  pool.start();
+  int64_t most_running = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const Stats stats = client_->stats();
+    most_running = std::max(most_running, stats.total(JobState::kRunning));
+    if (stats.total(JobState::kCompleted) == kJobs) break;
+  }
+  pool.stop();
+  EXPECT_EQ(client_->stats().total(JobState::kCompleted), kJobs);
+  EXPECT_LE(most_running, kConcurrency + kMaxPrefetch);
+  EXPECT_GT(most_running, 0);
+}
+
 TEST_F(WorkerPoolTest, ResultAndProgressAreRecorded) {
   JobId id = enqueue("work");
   WorkerPool pool(client_, options());
