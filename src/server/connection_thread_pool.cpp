@@ -2,8 +2,6 @@
 
 #include <pthread.h>
 
-#include <cstdio>
-
 namespace quern::server {
 namespace {
 
@@ -13,8 +11,8 @@ constexpr size_t kThreadsKeptIdle = 8;
 
 }  // namespace
 
-ConnectionThreadPool::ConnectionThreadPool(size_t max_threads, size_t stack_bytes)
-    : max_threads_(max_threads < 1 ? 1 : max_threads), stack_bytes_(stack_bytes) {}
+ConnectionThreadPool::ConnectionThreadPool(size_t max_threads, size_t stack_bytes, ServerLog& log)
+    : max_threads_(max_threads < 1 ? 1 : max_threads), stack_bytes_(stack_bytes), log_(log) {}
 
 ConnectionThreadPool::~ConnectionThreadPool() { shutdown(); }
 
@@ -37,7 +35,7 @@ bool ConnectionThreadPool::start_thread() {
   pthread_attr_destroy(&attributes);
   if (rc != 0) {
     // Out of threads or memory: the queued task waits for a busy thread instead.
-    std::fprintf(stderr, "quern serve: cannot start a connection thread (error %d)\n", rc);
+    log_.warn("cannot start a connection thread", {{"errno", rc}});
     return false;
   }
   ++threads_;

@@ -16,12 +16,15 @@
 
 #include <httplib.h>
 
+#include "server/server_log.h"
+
 namespace quern::server {
 
 class ConnectionThreadPool final : public httplib::TaskQueue {
  public:
-  // Up to `max_threads` at once; past that, connections wait for a free thread.
-  ConnectionThreadPool(size_t max_threads, size_t stack_bytes);
+  // Up to `max_threads` at once; past that, connections wait for a free thread. A
+  // thread that cannot be started is reported to `log`.
+  ConnectionThreadPool(size_t max_threads, size_t stack_bytes, ServerLog& log);
   ~ConnectionThreadPool() override;
 
   void enqueue(std::function<void()> task) override;
@@ -38,6 +41,7 @@ class ConnectionThreadPool final : public httplib::TaskQueue {
 
   const size_t max_threads_;
   const size_t stack_bytes_;
+  ServerLog& log_;
   mutable std::mutex mutex_;
   std::condition_variable task_cv_;     // a task was queued, or shutdown
   std::condition_variable exited_cv_;   // a thread ended

@@ -236,7 +236,9 @@ HttpServer::Impl::Impl(std::shared_ptr<Client> client, HttpServerOptions options
 void HttpServer::Impl::start() {
   if (started_.exchange(true)) return;
   const size_t max_connections = options_.max_connections;
-  http_.new_task_queue = [max_connections] { return new ConnectionThreadPool(max_connections, kConnectionStackBytes); };
+  http_.new_task_queue = [this, max_connections] {
+    return new ConnectionThreadPool(max_connections, kConnectionStackBytes, log_);
+  };
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return pre_route(req, res); });
   auto with_body = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
     route_with_body(req, res, reader);

@@ -135,6 +135,39 @@ TEST(HttpAdmin, HealthzAndMetrics) {
   }
 }
 
+// The counters follow the work: a remote worker completes one job and fails another
+// for good (two claims timed), while a shell job waits, since a server started with
+// --concurrency 0 runs no local slots.
+TEST(HttpAdmin, MetricsCountTheWorkDoneAndNoLocalSlotsRunNothing) {
+  QuernServer server({"--concurrency", "0"});
+  const Json shell = server.enqueue({{"command", {"true"}}});
+  server.enqueue({{"type", "t"}});
+  server.enqueue({{"type", "t"}});
+  std::vector<Json> leased;
+  for (int i = 0; i < 2; ++i) {
+    const HttpResult lease = server.post("/api/v1/leases", {{"worker", "w"}, {"types", {"t"}}});
+    ASSERT_EQ(lease.status, 200) << lease.body;
+    ASSERT_EQ(lease.json()["jobs"].size(), 1u) << lease.body;
+    leased.push_back(lease.json()["jobs"][0]);
+  }
+  const auto path = [](const Json& job, const std::string& action) {
+    return "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/" + action;
+  };
+  ASSERT_EQ(server.post(path(leased[0], "complete"), {{"attempt", 1}}).status, 200);
+  ASSERT_EQ(server.post(path(leased[1], "fail"), {{"attempt", 1}, {"error", "bad"}, {"retry", false}}).status, 200);
+  const std::string text = server.get("/metrics").body;
+  for (const char* line : {"quern_jobs_enqueued_total 3\n", "quern_jobs_completed_total 1\n",
+                           "quern_jobs_failed_total 1\n", "quern_lease_claim_latency_seconds_bucket{le=\"+Inf\"} 2\n",
+                           "quern_lease_claim_latency_seconds_count 2\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
+  // Once the server's first maintenance pass is done, the shell job is still untouched.
+  ASSERT_TRUE(eventually([&] { return server.get("/healthz").json().value("leader", false); }, 10s));
+  const HttpResult still = server.get("/api/v1/jobs/" + std::to_string(shell["id"].get<int64_t>()));
+  EXPECT_EQ(still.json()["state"], "available") << still.body;
+  EXPECT_EQ(still.json()["attempt"], 0) << still.body;
+}
+
 TEST(HttpAdmin, JsonLogsAreOneObjectPerLine) {
   QuernServer server({"--concurrency", "0", "--log-format", "json"});
   server.get("/api/v1/jobs/12345");

@@ -161,6 +161,10 @@ TEST(HttpSecurity, OverlongPathsAndTooManyHeadersAreRefused) {
   for (int i = 0; i < 150; ++i) many.emplace("X-Filler-" + std::to_string(i), "1");
   const HttpResult headers = server.get("/api/v1/stats", many);
   EXPECT_EQ(headers.status, 431);
+  // One header line over 8 KiB: refused by the parser, in the same error shape.
+  const HttpResult long_header = server.get("/api/v1/stats", {{"X-Filler", std::string(20000, 'x')}});
+  EXPECT_EQ(long_header.status, 400);
+  EXPECT_EQ(long_header.error_code(), "invalid_argument");
   EXPECT_EQ(server.get("/api/v1/stats").status, 200);
 }
 
