@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
@@ -93,6 +94,24 @@ const runningRow = (id) => page.locator(`#running-body tr[data-job-id="${id}"]`)
 async function showTab(tab, queue = '') {
   await page.click(`#tabs [data-tab="${tab}"]`);
   await page.selectOption('#filter-queue', queue);
+}
+
+// The ids of the rows the jobs list shows, ascending.
+async function listedIds() {
+  const ids = await page.locator('#jobs-body tr[data-job-id]').evaluateAll(
+    (rows) => rows.map((row) => Number(row.dataset.jobId)));
+  return ids.sort((a, b) => a - b);
+}
+
+const sameIds = (shown, expected) => JSON.stringify(shown) === JSON.stringify([...expected].sort((a, b) => a - b));
+
+// A section of the job panel by its heading ("Result", "Checkpoint", "Error").
+const detailSection = (title) =>
+  page.locator('#detail section.detail-section').filter({ has: page.locator(`h3:text-is("${title}")`) });
+
+async function closeDetail() {
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#detail', { state: 'hidden' });
 }
 
 async function tileCount(state) {
@@ -278,6 +297,63 @@ test('the job panel shows the job and its actions work', async () => {
   await page.waitForSelector('#detail', { state: 'hidden' });
 });
 
+test('the job panel shows a result, a checkpoint and an error, as text', async () => {
+  const panel = page.locator('#detail');
+  const panelState = () => panel.locator('.detail-header .badge').textContent();
+  // The panel shows JSON indented, as the API gives it (the server may reorder an object's keys).
+  const shownJson = async (title) => {
+    const text = await detailSection(title).locator('pre').textContent();
+    return /^[{[]\n  /.test(text) ? JSON.parse(text) : undefined;
+  };
+
+  // A remote worker's job, leased, with a checkpoint sent by heartbeat (it fails below),
+  // and a shell job that saves a checkpoint and completes with a result.
+  const remote = await enqueue({ type: 'render', queue: 'panel-remote', payload: { scene: 7 } });
+  const { jobs: leased } = await api('POST', '/api/v1/leases',
+                                     { worker: 'browser-test', types: ['render'], queues: ['panel-remote'], max: 1 });
+  assert.deepEqual(leased.map((job) => job.id), [remote.id]);
+  const { attempt } = leased[0];
+  const saved = { tile: 7, of: 12 };
+  await api('POST', `/api/v1/jobs/${remote.id}/heartbeat`, { attempt, progress: 0.5, stage: 'tiles', checkpoint: saved });
+  const result = { frames: 240, file: '/out/a.mp4' };
+  const checkpoint = { frame: 120 };
+  const shell = await enqueue({ command: ['sh', '-c', `echo '::checkpoint ${JSON.stringify(checkpoint)}'; echo '::result ${JSON.stringify(result)}'`],
+                                queue: 'panel' });
+
+  await eventually('the shell job to complete', async () => (await getJob(shell.id)).state === 'completed');
+  await showTab('completed');
+  await eventually('the shell job in the completed list', async () => (await jobRow(shell.id).count()) === 1);
+  await jobRow(shell.id).locator('td.type').click();
+  await eventually('the panel to show the completed job', async () => (await panelState()) === 'completed');
+  await eventually('the result in the panel', async () =>
+    isDeepStrictEqual(await shownJson('Result'), result));
+  assert.ok(await detailSection('Result').isVisible());
+  assert.deepEqual(await shownJson('Checkpoint'), checkpoint);
+  assert.ok(await detailSection('Checkpoint').isVisible());
+  assert.ok(await detailSection('Error').isHidden(), 'a completed job has no error section');
+  await closeDetail();
+
+  await eventually('the remote job in the running list', async () => (await runningRow(remote.id).count()) === 1);
+  await runningRow(remote.id).locator('td.what').click();
+  await eventually('the panel to show the running job', async () => (await panelState()) === 'running');
+  await eventually('the checkpoint in the panel', async () =>
+    isDeepStrictEqual(await shownJson('Checkpoint'), saved));
+  assert.ok(await detailSection('Checkpoint').isVisible());
+  assert.ok(await detailSection('Result').isHidden(), 'a running job has no result section');
+  assert.ok(await detailSection('Error').isHidden(), 'a running job has no error section yet');
+
+  const error = 'GPU lost at tile 7 <of 12>';
+  await api('POST', `/api/v1/jobs/${remote.id}/fail`, { attempt, error, retry: false });
+  assert.equal((await getJob(remote.id)).state, 'failed');
+  await eventually('the panel to show failed, live', async () => (await panelState()) === 'failed');
+  await eventually('the error in the panel', async () =>
+    (await detailSection('Error').locator('pre.error-text').textContent()) === error);
+  assert.ok(await detailSection('Error').isVisible());
+  assert.equal((await getJob(remote.id)).error, error);
+  assert.ok(await detailSection('Result').isHidden(), 'a failed job has no result section');
+  await closeDetail();
+});
+
 test('a malicious payload, name, log and error show as text and never run', async () => {
   const script = '<script>window.__pwned=1</script>';
   const image = '<img src=x onerror="window.__pwned=1">';
@@ -327,6 +403,54 @@ test('lists are paged 50 at a time, older and newer', async () => {
   await eventually('an empty filtered list', async () => (await rows.count()) === 0);
   await page.fill('#filter-type', '');
   await eventually('the first page again', async () => (await firstId()) === ids[0]);
+});
+
+test('the tag filter shows only the jobs with that tag', async () => {
+  const { jobs: created } = await api('POST', '/api/v1/jobs', { jobs: [
+    { type: 'label', queue: 'tagged', tags: ['tag-red'] },
+    { type: 'label', queue: 'tagged', tags: ['tag-blue'] },
+    { type: 'label', queue: 'tagged', tags: ['tag-red', 'tag-blue'] },
+    { type: 'label', queue: 'tagged' },
+  ] });
+  const [red, blue, both, untagged] = created.map((job) => job.id);
+  await showTab('all');
+  const rows = page.locator('#jobs-body tr[data-job-id]');
+  const everyRowHasChip = async (tag) => (await rows.evaluateAll((trs, wanted) =>
+    trs.every((tr) => [...tr.querySelectorAll('.chip')].some((chip) => chip.textContent === wanted)), tag));
+
+  await page.fill('#filter-tag', 'tag-red');
+  await eventually('only the red jobs', async () => sameIds(await listedIds(), [red, both]));
+  assert.ok(await everyRowHasChip('tag-red'));
+  await page.selectOption('#filter-queue', 'tagged');  // with the queue filter too
+  await page.fill('#filter-tag', 'tag-blue');
+  await eventually('only the blue jobs', async () => sameIds(await listedIds(), [blue, both]));
+  assert.ok(await everyRowHasChip('tag-blue'));
+  await page.fill('#filter-tag', '');
+  await eventually('every job of the queue again', async () => sameIds(await listedIds(), [red, blue, both, untagged]));
+});
+
+test('a delayed job shows in the scheduled tab and a dependent one in the blocked tab', async () => {
+  const parent = await enqueue({ type: 'prepare', queue: 'later' });
+  const delayed = await enqueue({ type: 'digest', queue: 'later', delay: '1h' });
+  const child = await enqueue({ type: 'publish', queue: 'later', depends_on: [parent.id] });
+  assert.equal(delayed.state, 'scheduled');
+  assert.equal(child.state, 'blocked');
+  const tabCount = (tab) => page.textContent(`#tabs [data-tab="${tab}"] .tab-count`);
+
+  await showTab('scheduled', 'later');
+  await eventually('the scheduled tab to list only the delayed job', async () =>
+    sameIds(await listedIds(), [delayed.id]));
+  assert.equal(await jobRow(delayed.id).getAttribute('data-state'), 'scheduled');
+  assert.equal(await jobRow(delayed.id).locator('td.when').getAttribute('data-at'), delayed.run_at);
+  assert.equal(await page.textContent('#jobs-head th.when'), 'Runs');
+  await eventually('the scheduled count of the queue', async () => (await tabCount('scheduled')) === '1');
+
+  await showTab('blocked', 'later');
+  await eventually('the blocked tab to list only the dependent job', async () =>
+    sameIds(await listedIds(), [child.id]));
+  assert.equal(await jobRow(child.id).getAttribute('data-state'), 'blocked');
+  assert.equal(await jobRow(child.id).locator('td.note').textContent(), `after #${parent.id}`);
+  await eventually('the blocked count of the queue', async () => (await tabCount('blocked')) === '1');
 });
 
 test('a burst of events costs about one refresh a second', async () => {
@@ -415,6 +539,53 @@ test('a server with a token asks for it once and keeps it for the tab', async ()
     if (/401/.test(consoleErrors[i]) && consoleErrors[i].includes(TOKEN_BASE)) consoleErrors.splice(i, 1);
   }
   await context.close();
+});
+
+test('the throughput chart draws finished jobs as bars, to scale', async () => {
+  // One snapshot of what the chart shows: its label's totals and each minute's counts and bars.
+  const drawn = () => page.evaluate(() => {
+    const svg = document.querySelector('#chart .chart-svg');
+    const label = svg && /: (\d+) completed, (\d+) failed$/.exec(svg.getAttribute('aria-label'));
+    if (!label) return null;
+    const slots = [...svg.querySelectorAll('g.slot')].map((group) => {
+      const counts = /([\d,]+) completed, ([\d,]+) failed$/.exec(group.querySelector('title').textContent);
+      const count = (text) => Number(text.replaceAll(',', ''));
+      const height = (kind) => Number(group.querySelector(`rect.bar-${kind}`)?.getAttribute('height') ?? 0);
+      return { completed: count(counts[1]), failed: count(counts[2]),
+               completedHeight: height('completed'), failedHeight: height('failed') };
+    });
+    return { completed: Number(label[1]), failed: Number(label[2]), slots };
+  });
+  const served = async () => {
+    const { buckets } = await api('GET', '/api/v1/throughput?minutes=60');
+    return { completed: buckets.reduce((sum, b) => sum + b.completed, 0), failed: buckets.reduce((sum, b) => sum + b.failed, 0) };
+  };
+  const before = await eventually('the chart', drawn);
+
+  const done = await enqueue({ command: ['sh', '-c', 'exit 0'], queue: 'chart' });
+  const failed = await enqueue({ command: ['sh', '-c', 'exit 65'], queue: 'chart' });
+  await eventually('the chart jobs to finish', async () =>
+    (await getJob(done.id)).state === 'completed' && (await getJob(failed.id)).state === 'failed');
+  let totals;
+  const chart = await eventually('the chart to count what the API counts', async () => {
+    totals = await served();
+    const shown = await drawn();
+    return shown && shown.completed === totals.completed && shown.failed === totals.failed && shown;
+  });
+  assert.ok(totals.completed > before.completed && totals.failed > before.failed,
+            `before ${JSON.stringify(before)}, now ${JSON.stringify(totals)}`);
+
+  assert.equal(chart.slots.length, 60);
+  assert.equal(chart.slots.reduce((sum, slot) => sum + slot.completed, 0), totals.completed);
+  assert.equal(chart.slots.reduce((sum, slot) => sum + slot.failed, 0), totals.failed);
+  const bars = chart.slots.flatMap((slot) => [[slot.completed, slot.completedHeight], [slot.failed, slot.failedHeight]]);
+  for (const [count, height] of bars) assert.equal(height > 0, count > 0, `a bar of height ${height} for ${count} jobs`);
+  const scales = bars.filter(([count]) => count > 0).map(([count, height]) => height / count);
+  assert.ok(scales.length >= 2, 'a completed and a failed bar');
+  for (const scale of scales) assert.ok(Math.abs(scale - scales[0]) < 1e-6 * scales[0], `bar heights to scale: ${scales}`);
+  const legend = async (kind) => Number((await page.textContent(`#chart-summary .legend-${kind} .legend-count`)).replaceAll(',', ''));
+  assert.equal(await legend('completed'), totals.completed);
+  assert.equal(await legend('failed'), totals.failed);
 });
 
 test('screenshots of the dashboard, light and dark, with a job open', async () => {
