@@ -150,11 +150,8 @@ TEST(HttpAdmin, MetricsCountTheWorkDoneAndNoLocalSlotsRunNothing) {
     ASSERT_EQ(lease.json()["jobs"].size(), 1u) << lease.body;
     leased.push_back(lease.json()["jobs"][0]);
   }
-  const auto path = [](const Json& job, const std::string& action) {
-    return "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/" + action;
-  };
-  ASSERT_EQ(server.post(path(leased[0], "complete"), {{"attempt", 1}}).status, 200);
-  ASSERT_EQ(server.post(path(leased[1], "fail"), {{"attempt", 1}, {"error", "bad"}, {"retry", false}}).status, 200);
+  ASSERT_EQ(server.post(job_path(leased[0], "complete"), {{"attempt", 1}}).status, 200);
+  ASSERT_EQ(server.post(job_path(leased[1], "fail"), {{"attempt", 1}, {"error", "bad"}, {"retry", false}}).status, 200);
   const std::string text = server.get("/metrics").body;
   for (const char* line : {"quern_jobs_enqueued_total 3\n", "quern_jobs_completed_total 1\n",
                            "quern_jobs_failed_total 1\n", "quern_lease_claim_latency_seconds_bucket{le=\"+Inf\"} 2\n",

@@ -59,6 +59,11 @@ struct HttpResult {
   }
 };
 
+// The path of an action on a job: /api/v1/jobs/{id}/{action}.
+inline std::string job_path(const Json& job, const std::string& action) {
+  return "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/" + action;
+}
+
 // The value of an unlabelled metric, or -1.
 inline int64_t metric_value(const std::string& text, const std::string& name) {
   const size_t at = text.find("\n" + name + " ");

@@ -11,10 +11,6 @@
 namespace quern::http_test {
 namespace {
 
-std::string job_path(const Json& job, const std::string& action) {
-  return "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/" + action;
-}
-
 // A lease request in the background; its answer and how long it took.
 struct PendingLease {
   std::future<HttpResult> answer;
