@@ -256,7 +256,7 @@ TEST(SchemaQualifiedSql, EveryStatementOfAnEnqueueNamesTheSchema) {
   for (const postgres::Statement& s :
        {postgres::kWriteBookkeeping, postgres::kNotifyChange, postgres::kSelectLiveJobsByUniqueKeys,
         postgres::kLockDependencies, postgres::kInsertJobs, postgres::kInsertDependencies,
-        postgres::kCancelJob, postgres::kSelectDependents, postgres::kLockJobPosition}) {
+        postgres::kCancelJob, postgres::kSelectDependentsOf, postgres::kLockJobPosition}) {
     const std::string sql = schema_qualified_sql(s.sql, "s");
     for (const char* bare : {" jobs ", " jobs\n", " queues ", " job_history ", " queue_counts ", " job_dependencies ",
                              " finishes_per_minute "}) {

@@ -78,6 +78,46 @@ TEST_P(StoreDependencies, FailedDependencyCancelsDependentsInCascade) {
   expect_counts_match_jobs();
 }
 
+// One finish call ending several jobs at once: each one's dependents follow from its
+// own end, whatever the others did (the stores read all their dependents together).
+TEST_P(StoreDependencies, OneBatchOfFinishesUnblocksAndCancelsEachJobsOwnDependents) {
+  NewJob once = new_job();
+  once.max_attempts = 1;
+  const JobId ok = enqueue(new_job()).id;
+  const JobId bad = enqueue(once).id;
+  const JobId lone = enqueue(new_job()).id;
+  const JobId after_ok = enqueue(after({ok})).id;
+  const JobId after_bad = enqueue(after({bad})).id;
+  const JobId after_both = enqueue(after({ok, bad})).id;
+  const JobId after_after_bad = enqueue(after({after_bad})).id;
+  const JobId keeps = enqueue(after({bad}, OnDependencyFailure::kStayBlocked)).id;
+  const auto jobs = claim(3);
+  ASSERT_EQ(jobs.size(), 3u);
+  std::vector<JobFinish> items;
+  for (const Job& job : jobs) {
+    JobFinish item;
+    item.id = job.id;
+    item.attempt = job.attempt;
+    item.outcome = job.id == bad ? FinishOutcome::kFail : FinishOutcome::kCompleted;
+    item.error = "exit status 1";
+    item.run_at = now();
+    items.push_back(item);
+  }
+  EXPECT_EQ(store_->finish_jobs(items, now()), std::vector<FinishStatus>(3, FinishStatus::kOk));
+  EXPECT_EQ(get(ok).state, JobState::kCompleted);
+  EXPECT_EQ(get(bad).state, JobState::kFailed);
+  EXPECT_EQ(get(lone).state, JobState::kCompleted);
+  EXPECT_EQ(get(after_ok).state, JobState::kAvailable);
+  EXPECT_EQ(get(after_bad).state, JobState::kCanceled);
+  EXPECT_EQ(get(after_both).state, JobState::kCanceled);
+  EXPECT_EQ(get(after_after_bad).state, JobState::kCanceled);
+  EXPECT_EQ(get(keeps).state, JobState::kBlocked);
+  EXPECT_EQ(store_->job_history(after_both).back().detail, "dependency " + std::to_string(bad) + " failed");
+  EXPECT_EQ(store_->job_history(after_after_bad).back().detail,
+            "dependency " + std::to_string(after_bad) + " canceled");
+  expect_counts_match_jobs();
+}
+
 TEST_P(StoreDependencies, StayBlockedDependentRunsAfterTheDependencyIsRetriedAndCompletes) {
   NewJob root = new_job();
   root.max_attempts = 1;

@@ -1,6 +1,7 @@
 #include "store/postgres/job_transitions.h"
 
-#include <deque>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "quern/error.h"
@@ -10,34 +11,44 @@
 namespace quern::postgres {
 namespace {
 
-std::vector<JobId> dependents_of_job(Transaction& txn, JobId id) {
-  Result r = txn.read(kSelectDependents, Params().add(id));
-  std::vector<JobId> ids;
-  ids.reserve(r.rows());
-  for (int i = 0; i < r.rows(); ++i) ids.push_back(r.int64(i, 0));
-  return ids;
+// The dependents of each of `ids`, in job id order, read in one statement.
+std::unordered_map<JobId, std::vector<JobId>> dependents_of_jobs(Transaction& txn, const std::vector<JobId>& ids) {
+  std::unordered_map<JobId, std::vector<JobId>> dependents;
+  if (ids.empty()) return dependents;
+  ArrayLiteral array;
+  for (JobId id : ids) array.add(id);
+  Result r = txn.read(kSelectDependentsOf, Params().add(array));
+  for (int i = 0; i < r.rows(); ++i) dependents[r.int64(i, 0)].push_back(r.int64(i, 1));
+  return dependents;
 }
 
 std::string dependency_ended_detail(JobId id, JobState state) {
   return "dependency " + std::to_string(id) + " " + std::string(state_name(state));
 }
 
-// Cancels blocked dependents of `root` that chose kCancel, breadth first, so a long
-// chain never recurses deeply.
+// Cancels blocked dependents of `root` that chose kCancel, and theirs in turn, a level
+// at a time (breadth first, so a long chain never recurses deeply).
 void cancel_dependents_of(Transaction& txn, JobId root, JobState root_state, Time now) {
-  std::deque<std::pair<JobId, JobState>> ended{{root, root_state}};
+  std::vector<std::pair<JobId, JobState>> ended{{root, root_state}};
   while (!ended.empty()) {
-    const auto [id, state] = ended.front();
-    ended.pop_front();
-    for (JobId dependent : dependents_of_job(txn, id)) {
-      const auto pos = lock_job_position(txn, dependent);
-      if (!pos || pos->state != JobState::kBlocked) continue;
-      if (pos->on_dependency_failure != OnDependencyFailure::kCancel) continue;
-      txn.write(kCancelJob, Params().add(dependent).add(now));
-      txn.record_move(dependent, pos->queue, pos->state, JobState::kCanceled, pos->attempt, now,
-                      dependency_ended_detail(id, state));
-      ended.emplace_back(dependent, JobState::kCanceled);
+    std::vector<JobId> ids;
+    for (const auto& [id, state] : ended) ids.push_back(id);
+    const auto dependents = dependents_of_jobs(txn, ids);
+    std::vector<std::pair<JobId, JobState>> next;
+    for (const auto& [id, state] : ended) {
+      const auto it = dependents.find(id);
+      if (it == dependents.end()) continue;
+      for (JobId dependent : it->second) {
+        const auto pos = lock_job_position(txn, dependent);
+        if (!pos || pos->state != JobState::kBlocked) continue;
+        if (pos->on_dependency_failure != OnDependencyFailure::kCancel) continue;
+        txn.write(kCancelJob, Params().add(dependent).add(now));
+        txn.record_move(dependent, pos->queue, pos->state, JobState::kCanceled, pos->attempt, now,
+                        dependency_ended_detail(id, state));
+        next.emplace_back(dependent, JobState::kCanceled);
+      }
     }
+    ended = std::move(next);
   }
 }
 
@@ -73,13 +84,24 @@ bool unblock_if_ready(Transaction& txn, JobId id, Time now, std::string_view det
   return true;
 }
 
-void after_job_final(Transaction& txn, JobId id, JobState state, Time now) {
-  if (state == JobState::kCompleted) {
-    for (JobId dependent : dependents_of_job(txn, id)) unblock_if_ready(txn, dependent, now, "dependencies met");
-  } else {
-    cancel_dependents_of(txn, id, state, now);
+void after_jobs_final(Transaction& txn, const std::vector<std::pair<JobId, JobState>>& finals, Time now) {
+  std::vector<JobId> ids;
+  ids.reserve(finals.size());
+  for (const auto& [id, state] : finals) ids.push_back(id);
+  // Most jobs have no dependents: then this one statement is all.
+  const auto dependents = dependents_of_jobs(txn, ids);
+  for (const auto& [id, state] : finals) {
+    const auto it = dependents.find(id);
+    if (it == dependents.end()) continue;
+    if (state == JobState::kCompleted) {
+      for (JobId dependent : it->second) unblock_if_ready(txn, dependent, now, "dependencies met");
+    } else {
+      cancel_dependents_of(txn, id, state, now);
+    }
   }
 }
+
+void after_job_final(Transaction& txn, JobId id, JobState state, Time now) { after_jobs_final(txn, {{id, state}}, now); }
 
 void cancel_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now, std::string_view detail) {
   txn.write(kCancelJob, Params().add(id).add(now));

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "quern/job.h"
 #include "store/postgres/transaction.h"
@@ -39,6 +41,8 @@ Job select_job(Transaction& txn, JobId id);
 
 // Applies what follows from `id` reaching the final `state` (see above).
 void after_job_final(Transaction& txn, JobId id, JobState state, Time now);
+// The same for each of `finals` in turn, their dependents read in one statement.
+void after_jobs_final(Transaction& txn, const std::vector<std::pair<JobId, JobState>>& finals, Time now);
 
 // Moves a blocked job on if nothing holds it back any more. Returns true if it moved.
 bool unblock_if_ready(Transaction& txn, JobId id, Time now, std::string_view detail);

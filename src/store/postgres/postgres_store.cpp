@@ -145,7 +145,7 @@ struct EndedRuns {
     if (empty) return;
     txn.write(kEndRuns, Params().add(ids).add(states).add(failed).add(errors).add(run_ats).add(finished_ats)
                             .add(results).add(now));
-    for (const auto& [id, state] : finals) after_job_final(txn, id, state, now);
+    after_jobs_final(txn, finals, now);
   }
 };
 

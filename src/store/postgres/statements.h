@@ -315,8 +315,10 @@ inline constexpr Statement kDeleteFinishedJobs{"quern_delete_finished_jobs", R"s
 
 // --- dependencies ----------------------------------------------------------------------
 
-inline constexpr Statement kSelectDependents{"quern_select_dependents", R"sql(
-  SELECT job_id FROM job_dependencies WHERE depends_on_id = $1 ORDER BY job_id
+// The dependents of every job of $1: one round trip for a whole batch of finishes.
+inline constexpr Statement kSelectDependentsOf{"quern_select_dependents_of", R"sql(
+  SELECT depends_on_id, job_id FROM job_dependencies WHERE depends_on_id = ANY($1::bigint[])
+  ORDER BY depends_on_id, job_id
 )sql"};
 
 // Dependencies of $1 that are still there and not completed (a completed job that was
