@@ -1,5 +1,7 @@
 #include "engine/maintenance.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -30,6 +32,27 @@ Maintenance::Maintenance(std::shared_ptr<Store> store, std::shared_ptr<Clock> cl
       clock_(std::move(clock)),
       temp_root_(std::move(temp_root)),
       candidate_(this_process_owner()) {}
+
+Maintenance::~Maintenance() {
+  if (host_checks_lock_ >= 0) ::close(host_checks_lock_);
+}
+
+bool Maintenance::runs_host_checks() {
+  if (host_checks_lock_ >= 0) return true;
+  // Beside the temp root, not in it: the root holds only runs' dirs, and empties.
+  const fs::path path = temp_root_.parent_path() / (temp_root_.filename().string() + ".host-checks.lock");
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  // Close-on-exec: a job's process must not inherit the lock and outlive us with it.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return true;  // no way to agree: checking twice costs only reads
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  host_checks_lock_ = fd;
+  return true;
+}
 
 bool Maintenance::hold_leadership() {
   bool leader = false;
@@ -127,7 +150,7 @@ void Maintenance::run_pass() {
     leadership_error = std::current_exception();
   }
   if (leader) rescue_expired_leases();
-  rescue_dead_owners();
+  if (runs_host_checks()) rescue_dead_owners();
   if (leader) promote_and_expire();
   check_file_dependencies();
   if (leadership_error) std::rethrow_exception(leadership_error);

@@ -5,8 +5,11 @@
 // so tests run a pass after advancing a simulated clock instead of waiting.
 //
 // Passes about the whole database (lease rescue, promotion, expiry) run on one leader
-// per database (Store::hold_leadership, tried once per run_pass); passes about this
-// host (dead local processes, temp dirs, file dependencies) run in every process.
+// per database (Store::hold_leadership, tried once per run_pass). Passes about this
+// host: the periodic search for dead local processes' jobs runs in one process per
+// host and temp root (whoever holds an flock on <temp root>.host-checks.lock; the kernel lets
+// it go when that process dies), since it reads every lease owner of the database;
+// temp dirs and file dependencies are checked in every process.
 #pragma once
 
 #include <atomic>
@@ -27,6 +30,9 @@ inline constexpr Duration kMaintenanceLeadershipTtl = std::chrono::seconds(10);
 class Maintenance {
  public:
   Maintenance(std::shared_ptr<Store> store, std::shared_ptr<Clock> clock, std::filesystem::path temp_root);
+  ~Maintenance();
+  Maintenance(const Maintenance&) = delete;
+  Maintenance& operator=(const Maintenance&) = delete;
 
   // Running jobs whose owner is a dead process of this host → rescued now.
   std::vector<MovedJob> rescue_dead_owners();
@@ -52,6 +58,8 @@ class Maintenance {
 
   // Leadership, then the leader's passes and this host's, in order (not the start-up sweep).
   void run_pass();
+  // Whether this process runs the host's periodic dead-process search (see above).
+  bool runs_host_checks();
 
  private:
   void end_rescued_runs(const std::vector<MovedJob>& jobs);
@@ -64,6 +72,7 @@ class Maintenance {
   std::mutex leadership_mutex_;  // one leadership change at a time, reported in order
   std::atomic<bool> leader_{false};
   std::function<void(bool)> on_leadership_change_;
+  int host_checks_lock_ = -1;  // the flocked file, once held
 };
 
 // The temp dir of a job's attempt under a pool's temp root.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "core/host_identity.h"
@@ -100,6 +101,27 @@ TEST_F(MaintenanceLeaderTest, FollowerStillRescuesItsOwnHostsDeadProcesses) {
   second.run_pass();
   EXPECT_FALSE(second.is_leader());
   EXPECT_EQ(state_of(id), JobState::kAvailable) << "a follower left its host's dead process's job running";
+}
+
+// Processes sharing a temp root (one host, one database) search for dead local
+// processes' jobs one at a time: the search reads every lease owner of the database.
+TEST_F(MaintenanceLeaderTest, OneProcessPerHostSearchesForDeadProcessesAndAnotherTakesOver) {
+  auto first = std::make_unique<Maintenance>(first_store_, clock_, dir_ / "tmp");
+  Maintenance second(second_store_, clock_, dir_ / "tmp");
+  first->run_pass();
+  EXPECT_TRUE(first->runs_host_checks());
+  EXPECT_FALSE(second.runs_host_checks());
+  const JobId id = enqueue();
+  ASSERT_EQ(claim(dead_local_owner(), 1h), id);
+  second.run_pass();
+  EXPECT_EQ(state_of(id), JobState::kRunning) << "the second process searched too";
+  first->run_pass();
+  EXPECT_EQ(state_of(id), JobState::kAvailable);
+  first.reset();  // as if it died: the kernel lets its lock go
+  ASSERT_EQ(claim(dead_local_owner(), 1h), id);
+  second.run_pass();
+  EXPECT_TRUE(second.runs_host_checks());
+  EXPECT_EQ(state_of(id), JobState::kAvailable) << "nobody took the search over";
 }
 
 TEST_F(MaintenanceLeaderTest, FollowerTakesOverWhenTheLeaderStopsRenewing) {
