@@ -111,6 +111,7 @@ class WorkerPool::Impl {
   int prefetch_target() const;
   void run_job(const std::shared_ptr<ActiveJob>& active);
   JobFinish decide_finish(ActiveJob& active, const Outcome& outcome);
+  void flush_reports(ActiveJob& active);
   void queue_finish(JobFinish finish);
   void send_heartbeats(bool only_with_reports);
   // Returns true if a change could not be checked yet (a job too young to look at).
@@ -437,7 +438,10 @@ void WorkerPool::Impl::run_job(const std::shared_ptr<ActiveJob>& active) {
   const auto ran = SteadyClock::now() - active->started;
   std::optional<JobFinish> finish;
   const StopReason reason = active->reason.load();
-  if (reason != StopReason::kCanceled && reason != StopReason::kLeaseLost) finish = decide_finish(*active, outcome);
+  if (reason != StopReason::kCanceled && reason != StopReason::kLeaseLost) {
+    flush_reports(*active);
+    finish = decide_finish(*active, outcome);
+  }
   {
     std::lock_guard lock(mutex_);
     const double us = std::chrono::duration<double, std::micro>(ran).count();
@@ -450,6 +454,26 @@ void WorkerPool::Impl::run_job(const std::shared_ptr<ActiveJob>& active) {
   }
   dispatcher_cv_.notify_one();
   if (finish) queue_finish(std::move(*finish));
+}
+
+// Progress and stage reported since the last beat would be lost with the run's end
+// (a job that fails shows where it was): they are written first, for this job alone.
+void WorkerPool::Impl::flush_reports(ActiveJob& active) {
+  JobHeartbeat beat;
+  {
+    std::lock_guard lock(active.report_mutex);
+    if (!active.progress && !active.stage) return;
+    beat.progress = std::exchange(active.progress, std::nullopt);
+    beat.stage = std::exchange(active.stage, std::nullopt);
+  }
+  beat.id = active.job.id;
+  beat.attempt = active.job.attempt;
+  beat.lease_expires_at = lease_expiry();
+  try {
+    store_->heartbeat_jobs({beat}, clock_->now());
+  } catch (const Error&) {
+    // Out of reach: the end of the run matters more, and the completer retries that.
+  }
 }
 
 JobFinish WorkerPool::Impl::decide_finish(ActiveJob& active, const Outcome& outcome) {

@@ -138,6 +138,7 @@ TEST_F(WorkerPoolTest, ResultAndProgressAreRecorded) {
   pool.stop();
   EXPECT_EQ(job.state, JobState::kCompleted);
   EXPECT_EQ(job.result, (Json{{"frames", 42}}));
+  EXPECT_EQ(job.stage, "transcode");  // reported just before the end: kept all the same
   EXPECT_EQ(job.attempt, 1);
   EXPECT_EQ(job.failures, 0);
   EXPECT_TRUE(job.finished_at.has_value());
@@ -171,13 +172,20 @@ TEST_F(WorkerPoolTest, FailedAttemptIsRetriedAfterBackoffThenFails) {
 TEST_F(WorkerPoolTest, PermanentFailureIsNotRetried) {
   JobId id = enqueue("bad");
   WorkerPool pool(client_, options());
-  pool.handle("bad", [](JobContext&) { return Outcome::fail("bad input"); });
+  pool.handle("bad", [](JobContext& ctx) {
+    ctx.stage("upload");
+    ctx.progress(0.9);
+    return Outcome::fail("bad input");
+  });
   pool.start();
   Job job = wait_for_state(id, JobState::kFailed);
   pool.stop();
   EXPECT_EQ(job.state, JobState::kFailed);
   EXPECT_EQ(job.failures, 1);
   EXPECT_EQ(job.error, "bad input");
+  // Where it failed, though it said so only just before failing.
+  EXPECT_EQ(job.stage, "upload");
+  EXPECT_DOUBLE_EQ(job.progress, 0.9);
 }
 
 TEST_F(WorkerPoolTest, SnoozeIsNotAFailure) {
