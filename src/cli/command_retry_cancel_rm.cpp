@@ -1,6 +1,8 @@
-// `quern retry ID…|--failed`, `quern cancel ID…`, `quern rm ID…`: act on each job in
-// turn. One failing id does not stop the others; each failure is one error line and
-// the exit status is the first failure's.
+// `quern retry ID…|--failed`, `quern cancel ID…`, `quern rm ID…`: first every id is
+// checked (it exists, and its job allows the action); if any fails, each failure is
+// one error line, the exit status is the first one's and nothing changes. Then each
+// job is acted on in turn (a job that changed meanwhile fails alone, the same way).
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 #include "cli/error_output.h"
 #include "cli/job_id_arguments.h"
 #include "cli/json_output.h"
+#include "core/job_actions.h"
 #include "quern/error.h"
 
 namespace quern::cli {
@@ -24,9 +27,27 @@ struct RetryArguments {
   std::string queue;
 };
 
-// Runs `act` on every id; `act` returns the line to print on success.
-int for_each_job(const std::vector<JobId>& ids, const std::function<std::string(JobId)>& act) {
+// Checks every id with `allowed` (which throws an Error, as the store would), then, if
+// all pass, runs `act` on each; `act` returns the line to print on success.
+int for_each_job(Client& client, std::vector<JobId> ids, void (*allowed)(JobId, JobState),
+                 const std::function<std::string(JobId)>& act) {
+  // An id given twice is acted on once.
+  std::vector<JobId> seen;
+  std::erase_if(ids, [&](JobId id) {
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) return true;
+    seen.push_back(id);
+    return false;
+  });
   int status = 0;
+  for (JobId id : ids) {
+    try {
+      allowed(id, client.get(id).state);
+    } catch (const Error& error) {
+      print_error_line(error.what());
+      if (status == 0) status = exit_status(error.code());
+    }
+  }
+  if (status != 0) return status;
   for (JobId id : ids) {
     try {
       std::cout << act(id) << '\n';
@@ -54,7 +75,7 @@ int run_retry(const CliContext& context, const RetryArguments& args, const CLI::
     }
     return 0;
   }
-  return for_each_job(ids, [&](JobId id) {
+  return for_each_job(*client, ids, check_can_retry, [&](JobId id) {
     const Job job = client->retry(id);
     return "retried job " + std::to_string(id) + " (now " + std::string(state_name(job.state)) + ")";
   });
@@ -63,7 +84,7 @@ int run_retry(const CliContext& context, const RetryArguments& args, const CLI::
 int run_cancel(const CliContext& context, const JobIdsArguments& args) {
   const std::vector<JobId> ids = parse_job_ids(args.ids);
   auto client = open_client(context.global);
-  return for_each_job(ids, [&](JobId id) {
+  return for_each_job(*client, ids, check_can_cancel, [&](JobId id) {
     client->cancel(id);
     return "canceled job " + std::to_string(id);
   });
@@ -72,7 +93,7 @@ int run_cancel(const CliContext& context, const JobIdsArguments& args) {
 int run_rm(const CliContext& context, const JobIdsArguments& args) {
   const std::vector<JobId> ids = parse_job_ids(args.ids);
   auto client = open_client(context.global);
-  return for_each_job(ids, [&](JobId id) {
+  return for_each_job(*client, ids, check_can_delete, [&](JobId id) {
     client->remove(id);
     return "removed job " + std::to_string(id);
   });

@@ -52,6 +52,35 @@ TEST(CliCancel, CancelsAndRefusesFinalJobs) {
   EXPECT_EQ(cli.state(1), "canceled");
 }
 
+// Several ids: one unknown or not allowed, and none of them is touched; every
+// failure is one error line, and the first decides the status.
+TEST(CliBatch, AnUnknownOrRefusedIdChangesNothing) {
+  QuernCli cli;
+  cli.add({"--", "true"});
+  cli.add({"--", "true"});
+  const CliResult unknown = cli.run({"cancel", "1", "999", "2", "998"});
+  EXPECT_EQ(unknown.status, 3) << unknown.err;
+  EXPECT_EQ(unknown.err_lines(), 2u) << unknown.err;
+  EXPECT_EQ(unknown.out, "");
+  EXPECT_EQ(cli.state(1), "available");
+  EXPECT_EQ(cli.state(2), "available");
+
+  ASSERT_EQ(cli.run({"cancel", "1"}).status, 0);
+  EXPECT_EQ(cli.run({"cancel", "2", "1"}).status, 4);
+  EXPECT_EQ(cli.state(2), "available");
+  EXPECT_EQ(cli.run({"retry", "1", "2"}).status, 4);
+  EXPECT_EQ(cli.state(1), "canceled");
+  EXPECT_EQ(cli.run({"rm", "2", "999"}).status, 3);
+  EXPECT_EQ(cli.job_count(), 2u);
+
+  const CliResult twice = cli.run({"cancel", "2", "2"});
+  EXPECT_EQ(twice.status, 0) << twice.err;
+  EXPECT_EQ(twice.out, "canceled job 2\n");
+  const CliResult both = cli.run({"rm", "1", "2"});
+  EXPECT_EQ(both.status, 0) << both.err;
+  EXPECT_EQ(cli.job_count(), 0u);
+}
+
 TEST(CliRetry, RetriesCanceledJobsAndRefusesLiveOnes) {
   QuernCli cli;
   cli.add({"--", "true"});
@@ -113,25 +142,6 @@ TEST(CliRm, RemovingAWaitingDependencyCancelsItsDependents) {
   EXPECT_EQ(cli.state(2), "canceled");
   EXPECT_EQ(cli.state(3), "canceled");
   EXPECT_EQ(cli.job_count(), 2u);
-}
-
-TEST(CliBatch, EveryIdIsTriedAndTheFirstErrorDecidesTheStatus) {
-  QuernCli cli;
-  cli.add({"--", "true"});
-  cli.add({"--", "true"});
-  cli.add({"--", "true"});
-  ASSERT_EQ(cli.run({"cancel", "2"}).status, 0);
-
-  const CliResult result = cli.run({"cancel", "1", "99", "2", "3"});
-  EXPECT_EQ(result.status, 3) << result.err;
-  EXPECT_EQ(result.err_lines(), 2u) << result.err;  // 99 unknown, 2 already canceled
-  EXPECT_EQ(result.out, "canceled job 1\ncanceled job 3\n");
-  EXPECT_EQ(cli.state(1), "canceled");
-  EXPECT_EQ(cli.state(3), "canceled");
-
-  const CliResult removed = cli.run({"rm", "1", "2", "98"});
-  EXPECT_EQ(removed.status, 3);
-  EXPECT_EQ(cli.job_count(), 1u);
 }
 
 TEST(CliBatch, AnInvalidIdChangesNothing) {

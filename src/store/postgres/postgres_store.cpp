@@ -10,6 +10,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "core/job_actions.h"
 #include "quern/error.h"
 #include "store/postgres/job_claim.h"
 #include "store/postgres/job_enqueue.h"
@@ -85,10 +86,7 @@ void delete_job_rows(Transaction& txn, const std::vector<JobId>& ids) {
 Job retry_one_job(Transaction& txn, JobId id, Time now) {
   const auto pos = lock_job_position(txn, id);
   if (!pos) throw Error::not_found(job_not_found_message(id));
-  if (pos->state != JobState::kFailed && pos->state != JobState::kCanceled && pos->state != JobState::kExpired) {
-    throw Error::failed_precondition("job " + std::to_string(id) + " is " + std::string(state_name(pos->state)) +
-                                     "; only failed, canceled or expired jobs can be retried");
-  }
+  check_can_retry(id, pos->state);
   const Job job = select_job(txn, id);
   if (job.unique_key) {
     Result r = txn.read(kSelectLiveJobIdByUniqueKey, Params().add(*job.unique_key));
@@ -634,10 +632,7 @@ Job PostgresStore::cancel_job(JobId id, Time now) {
   return write([&](Transaction& txn) {
     const auto pos = lock_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found_message(id));
-    if (is_final(pos->state)) {
-      throw Error::failed_precondition("job " + std::to_string(id) + " is already " +
-                                       std::string(state_name(pos->state)) + "; only unfinished jobs can be canceled");
-    }
+    check_can_cancel(id, pos->state);
     cancel_job_at(txn, id, *pos, now, "canceled");
     return select_job(txn, id);
   });
@@ -647,9 +642,7 @@ void PostgresStore::delete_job(JobId id) {
   write([&](Transaction& txn) {
     const auto pos = lock_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found_message(id));
-    if (pos->state == JobState::kRunning) {
-      throw Error::failed_precondition("job " + std::to_string(id) + " is running; cancel it before deleting it");
-    }
+    check_can_delete(id, pos->state);
     delete_job_rows(txn, {id});
     txn.count(pos->queue, pos->state, -1);
   });

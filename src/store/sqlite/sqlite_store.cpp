@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "core/job_actions.h"
 #include "quern/error.h"
 #include "store/run_end.h"
 #include "store/sqlite/job_claim.h"
@@ -111,10 +112,7 @@ void delete_job_rows(WriteTransaction& txn, JobId id, const std::string& queue, 
 Job retry_one(WriteTransaction& txn, JobId id, Time now) {
   const auto pos = find_job_position(txn, id);
   if (!pos) throw Error::not_found(job_not_found(id));
-  if (pos->state != JobState::kFailed && pos->state != JobState::kCanceled && pos->state != JobState::kExpired) {
-    throw Error::failed_precondition("job " + std::to_string(id) + " is " + std::string(state_name(pos->state)) +
-                                     "; only failed, canceled or expired jobs can be retried");
-  }
+  check_can_retry(id, pos->state);
   const Job job = select_job(txn.db(), id);
   if (job.unique_key) {
     auto q = txn.db().prepare(kSelectLiveJobByUniqueKey);
@@ -567,10 +565,7 @@ Job SqliteStore::cancel_job(JobId id, Time now) {
   return write([&](WriteTransaction& txn) {
     const auto pos = find_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found(id));
-    if (is_final(pos->state)) {
-      throw Error::failed_precondition("job " + std::to_string(id) + " is already " +
-                                       std::string(state_name(pos->state)) + "; only unfinished jobs can be canceled");
-    }
+    check_can_cancel(id, pos->state);
     cancel_job_at(txn, id, *pos, now, "canceled");
     return select_job(txn.db(), id);
   });
@@ -580,9 +575,7 @@ void SqliteStore::delete_job(JobId id) {
   write([&](WriteTransaction& txn) {
     const auto pos = find_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found(id));
-    if (pos->state == JobState::kRunning) {
-      throw Error::failed_precondition("job " + std::to_string(id) + " is running; cancel it before deleting it");
-    }
+    check_can_delete(id, pos->state);
     delete_job_rows(txn, id, pos->queue, pos->state);
   });
 }
