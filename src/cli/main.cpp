@@ -28,9 +28,27 @@ std::string chosen_command_path(const CLI::App& app) {
   return path;
 }
 
-int report_parse_error(const CLI::App& app, const CLI::ParseError& error) {
+// The command the user named: the first argument that is neither an option nor --db's value.
+std::string named_command(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--db") {
+      ++i;
+    } else if (arg.empty() || arg[0] != '-') {
+      return arg;
+    }
+  }
+  return "";
+}
+
+int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int argc, char** argv) {
   const auto leftover = app.remaining();
-  if (app.get_subcommands().empty() && !leftover.empty()) {
+  const std::string named = named_command(argc, argv);
+  const auto commands_named = app.get_subcommands([&](const CLI::App* command) { return command->check_name(named); });
+  if (!named.empty() && commands_named.empty()) {
+    // `quern cron ls`: CLI11 takes `ls` as the command and `cron` as a stray argument.
+    print_error_line("unknown command '" + named + "' (see quern --help)");
+  } else if (app.get_subcommands().empty() && !leftover.empty()) {
     print_error_line("unknown command '" + leftover.front() + "' (see quern --help)");
   } else if (app.get_subcommands().empty()) {
     print_error_line("a command is required (see quern --help)");
@@ -80,7 +98,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& help) {
     return app.exit(help);
   } catch (const CLI::ParseError& error) {
-    return report_parse_error(app, error);
+    return report_parse_error(app, error, argc, argv);
   }
 
   if (!context.action) {  // a command group such as `quern config` without its subcommand

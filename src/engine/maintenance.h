@@ -7,9 +7,9 @@
 // Passes about the whole database (lease rescue, promotion, expiry) run on one leader
 // per database (Store::hold_leadership, tried once per run_pass). Passes about this
 // host: the periodic search for dead local processes' jobs runs in one process per
-// host and temp root (whoever holds an flock on <temp root>.host-checks.lock; the kernel lets
-// it go when that process dies), since it reads every lease owner of the database;
-// temp dirs and file dependencies are checked in every process.
+// host and temp root (whoever holds an flock on <temp root>.host-checks.lock; the
+// kernel lets it go when that process dies), since it reads every lease owner of the
+// database; temp dirs and file dependencies are checked in every process.
 #pragma once
 
 #include <atomic>

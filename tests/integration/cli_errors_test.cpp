@@ -30,7 +30,12 @@ TEST(CliUsage, UnknownCommandIsExitTwo) {
 
 TEST(CliUsage, CommandsNotYetBuiltAreUnknown) {
   QuernCli cli;
-  expect_one_error_line(cli.run({"cron", "ls"}), 2, "cron");
+  const CliResult cron = cli.run({"cron", "ls"});
+  expect_one_error_line(cron, 2, "cron");
+  // Named as the unknown command, not as a stray argument of `ls`.
+  EXPECT_NE(cron.err.find("unknown command 'cron'"), std::string::npos) << cron.err;
+  const CliResult after_db = cli.run({"--db", "x.db", "watch", "ls"});
+  EXPECT_NE(after_db.err.find("unknown command 'watch'"), std::string::npos) << after_db.err;
 }
 
 TEST(CliUsage, NoCommandIsExitTwo) {
