@@ -2,10 +2,10 @@
 // checked (it exists, and its job allows the action); if any fails, each failure is
 // one error line, the exit status is the first one's and nothing changes. Then each
 // job is acted on in turn (a job that changed meanwhile fails alone, the same way).
-#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <unordered_set>
 
 #include "cli/commands.h"
 #include "cli/error_output.h"
@@ -31,20 +31,18 @@ struct RetryArguments {
 // all pass, runs `act` on each; `act` returns the line to print on success.
 int for_each_job(Client& client, std::vector<JobId> ids, void (*allowed)(JobId, JobState),
                  const std::function<std::string(JobId)>& act) {
-  // An id given twice is acted on once.
-  std::vector<JobId> seen;
-  std::erase_if(ids, [&](JobId id) {
-    if (std::find(seen.begin(), seen.end(), id) != seen.end()) return true;
-    seen.push_back(id);
-    return false;
-  });
+  std::unordered_set<JobId> seen;  // an id given twice is acted on once
+  std::erase_if(ids, [&](JobId id) { return !seen.insert(id).second; });
   int status = 0;
+  auto report = [&](const Error& error) {
+    print_error_line(error.what());
+    if (status == 0) status = exit_status(error.code());
+  };
   for (JobId id : ids) {
     try {
       allowed(id, client.get(id).state);
     } catch (const Error& error) {
-      print_error_line(error.what());
-      if (status == 0) status = exit_status(error.code());
+      report(error);
     }
   }
   if (status != 0) return status;
@@ -52,8 +50,7 @@ int for_each_job(Client& client, std::vector<JobId> ids, void (*allowed)(JobId, 
     try {
       std::cout << act(id) << '\n';
     } catch (const Error& error) {
-      print_error_line(error.what());
-      if (status == 0) status = exit_status(error.code());
+      report(error);
     }
   }
   return status;

@@ -456,19 +456,27 @@ void WorkerPool::Impl::run_job(const std::shared_ptr<ActiveJob>& active) {
   if (finish) queue_finish(std::move(*finish));
 }
 
+namespace {
+
+// A heartbeat of `active` to `expiry`, carrying (and taking) its unsent reports.
+JobHeartbeat take_beat(ActiveJob& active, Time expiry) {
+  JobHeartbeat beat;
+  beat.id = active.job.id;
+  beat.attempt = active.job.attempt;
+  beat.lease_expires_at = expiry;
+  std::lock_guard lock(active.report_mutex);
+  beat.progress = std::exchange(active.progress, std::nullopt);
+  beat.stage = std::exchange(active.stage, std::nullopt);
+  return beat;
+}
+
+}  // namespace
+
 // Progress and stage reported since the last beat would be lost with the run's end
 // (a job that fails shows where it was): they are written first, for this job alone.
 void WorkerPool::Impl::flush_reports(ActiveJob& active) {
-  JobHeartbeat beat;
-  {
-    std::lock_guard lock(active.report_mutex);
-    if (!active.progress && !active.stage) return;
-    beat.progress = std::exchange(active.progress, std::nullopt);
-    beat.stage = std::exchange(active.stage, std::nullopt);
-  }
-  beat.id = active.job.id;
-  beat.attempt = active.job.attempt;
-  beat.lease_expires_at = lease_expiry();
+  const JobHeartbeat beat = take_beat(active, lease_expiry());
+  if (!beat.progress && !beat.stage) return;
   try {
     store_->heartbeat_jobs({beat}, clock_->now());
   } catch (const Error&) {
@@ -599,15 +607,7 @@ void WorkerPool::Impl::send_heartbeats(bool only_with_reports) {
   std::vector<std::shared_ptr<ActiveJob>> sent;
   const Time expiry = lease_expiry();
   for (auto& a : actives) {
-    JobHeartbeat beat;
-    beat.id = a->job.id;
-    beat.attempt = a->job.attempt;
-    beat.lease_expires_at = expiry;
-    {
-      std::lock_guard lock(a->report_mutex);
-      beat.progress = std::exchange(a->progress, std::nullopt);
-      beat.stage = std::exchange(a->stage, std::nullopt);
-    }
+    JobHeartbeat beat = take_beat(*a, expiry);
     if (only_with_reports && !beat.progress && !beat.stage) continue;
     beats.push_back(std::move(beat));
     sent.push_back(a);
