@@ -141,6 +141,8 @@ struct EnqueueResult {
 struct QueueInfo {
   std::string name;
   bool paused = false;
+  // Pauses and resumes so far: tells a poller how often `paused` flipped between looks.
+  int64_t pause_changes = 0;
 };
 
 // Job counts, kept by the store (never counted per call).

@@ -18,6 +18,8 @@ constexpr auto kEventPollInterval = std::chrono::milliseconds(100);
 constexpr int kEventHistoryPage = 500;
 constexpr int kEventHistoryPagesPerTick = 20;  // the rest waits for the next tick
 constexpr int kRunningJobsWatched = 1000;
+// A queue paused and resumed more often than this between two polls shows only its last changes.
+constexpr int64_t kMaxQueueEventsPerPoll = 64;
 // Past this many queued bytes a listener is too slow: it is disconnected and resumes
 // from its last event id.
 constexpr size_t kMaxQueuedEventBytes = 8 << 20;
@@ -251,7 +253,7 @@ void EventHub::sync_with_store() {
   last_counter_ = client_->store()->change_counter();
   const int64_t seq = last_history_seq();
   running_.clear();
-  paused_.clear();
+  queues_.clear();
   progress_events();
   queue_events();
   std::lock_guard lock(mutex_);
@@ -298,11 +300,20 @@ std::vector<EventFrame> EventHub::progress_events() {
 
 std::vector<EventFrame> EventHub::queue_events() {
   std::vector<EventFrame> events;
+  auto queue_event = [&](const std::string& name, bool paused) {
+    events.push_back({0, sse_frame("queue", std::nullopt, {{"queue", name}, {"paused", paused}})});
+  };
   for (const QueueInfo& queue : client_->queues()) {
-    auto before = paused_.find(queue.name);
-    const bool changed = before == paused_.end() ? queue.paused : before->second != queue.paused;
-    if (changed) events.push_back({0, sse_frame("queue", std::nullopt, {{"queue", queue.name}, {"paused", queue.paused}})});
-    paused_[queue.name] = queue.paused;
+    auto before = queues_.find(queue.name);
+    // A queue not seen before started resumed, with no changes.
+    const QueueInfo was = before == queues_.end() ? QueueInfo{queue.name, false, 0} : before->second;
+    int64_t flips = queue.pause_changes - was.pause_changes;
+    if (flips <= 0 && queue.paused != was.paused) flips = 1;
+    // Each pause and resume since the last look is news, also when several came
+    // between two looks (they alternate, ending in the state the queue is in now).
+    flips = std::min(flips, kMaxQueueEventsPerPoll);
+    for (int64_t i = flips - 1; i >= 0; --i) queue_event(queue.name, i % 2 == 0 ? queue.paused : !queue.paused);
+    queues_[queue.name] = queue;
   }
   return events;
 }

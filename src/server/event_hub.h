@@ -77,7 +77,7 @@ class EventHub {
   std::mutex poll_mutex_;
   uint64_t last_counter_ = 0;                                      // guarded by poll_mutex_
   std::map<JobId, std::pair<double, std::string>> running_;        // guarded by poll_mutex_
-  std::map<std::string, bool> paused_;                             // guarded by poll_mutex_
+  std::map<std::string, QueueInfo> queues_;                        // guarded by poll_mutex_
   std::unordered_map<JobId, std::pair<std::string, std::string>> queue_and_type_;  // guarded by poll_mutex_
 
   mutable std::mutex mutex_;

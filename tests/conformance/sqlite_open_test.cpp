@@ -12,6 +12,7 @@
 
 #include "quern/error.h"
 #include "store/sqlite/multi_row.h"
+#include "store/sqlite/schema.h"
 #include "store/sqlite/statements.h"
 #include "store/store.h"
 
@@ -261,14 +262,29 @@ TEST_F(SqliteOpen, MigrationIndexesTheTagsOfJobsAlreadyThere) {
       if (i % 2 == 0) tagged.push_back(id);
     }
   }
-  raw_exec(path, "DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type; PRAGMA user_version = 3;");
+  raw_exec(path,
+           "DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type;"
+           " ALTER TABLE queues DROP COLUMN pause_changes; PRAGMA user_version = 3;");
   auto store = open_store(path.string());
   JobFilter filter;
   filter.tag = "disc-7";
   std::vector<JobId> got;
   for (const Job& j : store->list_jobs(filter)) got.push_back(j.id);
   EXPECT_EQ(got, tagged);
-  EXPECT_EQ(raw_text(path, "PRAGMA user_version"), "4\n");
+  EXPECT_EQ(raw_text(path, "PRAGMA user_version"), std::to_string(sqlite::latest_schema_version()) + "\n");
+}
+
+TEST_F(SqliteOpen, MigrationKeepsPausedQueuesAndCountsTheirChangesFromThere) {
+  const fs::path path = dir_ / "quern.db";
+  open_store(path.string())->set_queue_paused("bg", true, Time(std::chrono::seconds(1)));
+  raw_exec(path, "ALTER TABLE queues DROP COLUMN pause_changes; PRAGMA user_version = 4;");
+  auto store = open_store(path.string());
+  ASSERT_EQ(store->list_queues().size(), 1u);
+  EXPECT_TRUE(store->list_queues()[0].paused);
+  EXPECT_EQ(store->list_queues()[0].pause_changes, 0);
+  store->set_queue_paused("bg", false, Time(std::chrono::seconds(2)));
+  EXPECT_FALSE(store->list_queues()[0].paused);
+  EXPECT_EQ(store->list_queues()[0].pause_changes, 1);
 }
 
 }  // namespace

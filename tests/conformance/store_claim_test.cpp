@@ -130,6 +130,28 @@ TEST_P(StoreClaim, PauseIsListedAndSurvivesReopen) {
   EXPECT_TRUE(claim(10).empty());
 }
 
+TEST_P(StoreClaim, OnlyPausesAndResumesThatChangeTheQueueAreCounted) {
+  auto changes_of = [&](const std::string& name) {
+    for (const QueueInfo& q : store_->list_queues()) {
+      if (q.name == name) return q.pause_changes;
+    }
+    return int64_t{-1};
+  };
+  store_->set_queue_paused("bg", true, now());  // a new queue starts resumed
+  EXPECT_EQ(changes_of("bg"), 1);
+  store_->set_queue_paused("bg", true, now());
+  EXPECT_EQ(changes_of("bg"), 1);
+  store_->set_queue_paused("bg", false, now());
+  store_->set_queue_paused("bg", false, now());
+  EXPECT_EQ(changes_of("bg"), 2);
+  store_->set_queue_paused("bg", true, now());
+  EXPECT_EQ(changes_of("bg"), 3);
+  store_->set_queue_paused("fresh", false, now());
+  EXPECT_EQ(changes_of("fresh"), 0);
+  enqueue(new_job("t", "made-by-enqueue"));
+  EXPECT_EQ(changes_of("made-by-enqueue"), 0);
+}
+
 TEST_P(StoreClaim, ScheduledJobIsClaimedOnceItsTimeComes) {
   NewJob n = new_job();
   n.run_at = now() + 1min;

@@ -119,6 +119,31 @@ TEST(HttpEvents, ProgressAndQueueEvents) {
   EXPECT_TRUE(stream.wait_for_event([](const StreamEvent& e) { return e.event == "queue" && e.data["paused"] == false; }));
 }
 
+// The poller looks every 100 ms: a pause and resume between two looks are both news.
+TEST(HttpEvents, APauseAndResumeBetweenTwoPollsAreBothSent) {
+  QuernServer server({"--concurrency", "0"});
+  EventStream stream(server);
+  constexpr int kRounds = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    server.request("POST", "/api/v1/queues/bg/pause");
+    server.request("POST", "/api/v1/queues/bg/resume");
+  }
+  auto queue_events = [&] {
+    std::vector<Json> seen;
+    for (const StreamEvent& e : stream.events()) {
+      if (e.event == "queue") seen.push_back(e.data);
+    }
+    return seen;
+  };
+  stream.wait_for_event([&](const StreamEvent&) { return queue_events().size() >= 2 * kRounds; });
+  std::vector<Json> expected;
+  for (int round = 0; round < kRounds; ++round) {
+    expected.push_back({{"queue", "bg"}, {"paused", true}});
+    expected.push_back({{"queue", "bg"}, {"paused", false}});
+  }
+  EXPECT_EQ(queue_events(), expected);
+}
+
 TEST(HttpEvents, LastEventIdResumesWithWhatWasMissed) {
   QuernServer server({"--concurrency", "0"});
   int64_t resume_from = 0;

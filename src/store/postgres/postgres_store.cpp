@@ -665,7 +665,7 @@ std::vector<QueueInfo> PostgresStore::list_queues() {
   return read([&](Connection& db) {
     Result r = db.exec(kSelectQueues);
     std::vector<QueueInfo> queues;
-    for (int i = 0; i < r.rows(); ++i) queues.push_back({r.text(i, 0), r.boolean(i, 1)});
+    for (int i = 0; i < r.rows(); ++i) queues.push_back({r.text(i, 0), r.boolean(i, 1), r.int64(i, 2)});
     return queues;
   });
 }

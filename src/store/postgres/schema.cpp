@@ -178,6 +178,11 @@ constexpr Migration kPgMigrations[] = {
   INSERT INTO job_tags (tag, job_id)
     SELECT DISTINCT t.tag, j.id FROM jobs j, json_array_elements_text(j.tags) AS t(tag);
 )sql"},
+    {"pauses and resumes counted", R"sql(
+  -- A poller that looks every 100 ms sees a pause and resume that both happened
+  -- between two looks.
+  ALTER TABLE queues ADD COLUMN pause_changes bigint NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

@@ -376,12 +376,15 @@ inline constexpr Statement kDeleteDependenciesOfJobs{"quern_delete_dependencies_
   DELETE FROM job_dependencies WHERE job_id = ANY($1::bigint[]) OR depends_on_id = ANY($1::bigint[])
 )sql"};
 
+// A queue starts resumed, so creating it paused is its first change.
 inline constexpr Statement kSetQueuePaused{"quern_set_queue_paused", R"sql(
-  INSERT INTO queues (name, paused, updated_at) VALUES ($1, $2, $3)
-  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at
+  INSERT INTO queues (name, paused, updated_at, pause_changes) VALUES ($1, $2, $3, $2::boolean::int)
+  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
+    pause_changes = queues.pause_changes + (queues.paused <> excluded.paused)::int
 )sql"};
 
-inline constexpr Statement kSelectQueues{"quern_select_queues", "SELECT name, paused FROM queues ORDER BY name"};
+inline constexpr Statement kSelectQueues{"quern_select_queues",
+                                         "SELECT name, paused, pause_changes FROM queues ORDER BY name"};
 
 inline constexpr Statement kSelectStats{"quern_select_stats", R"sql(
   SELECT q.name, q.paused, c.state, c.n

@@ -157,6 +157,11 @@ constexpr const char* kMigrations[] = {
   INSERT OR IGNORE INTO job_tags (tag, job_id)
     SELECT t.value, j.id FROM jobs j, json_each(j.tags) t WHERE j.tags <> '[]';
 )sql",
+    // 5: pauses and resumes are counted, so a poller that looks every 100 ms sees a
+    // pause and resume that both happened between two looks.
+    R"sql(
+  ALTER TABLE queues ADD COLUMN pause_changes INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 struct DatabaseIdentity {

@@ -604,7 +604,7 @@ std::vector<QueueInfo> SqliteStore::list_queues() {
   auto db = readers_->acquire();
   auto q = db->prepare(kSelectQueues);
   std::vector<QueueInfo> queues;
-  while (q->step()) queues.push_back({q->text(0), q->int64(1) != 0});
+  while (q->step()) queues.push_back({q->text(0), q->int64(1) != 0, q->int64(2)});
   return queues;
 }
 

@@ -93,7 +93,7 @@ inline constexpr const char* kSelectJobTransitionInfo = R"sql(
 
 // --- claiming ----------------------------------------------------------------------
 
-inline constexpr const char* kSelectQueues = "SELECT name, paused FROM queues ORDER BY name";
+inline constexpr const char* kSelectQueues = "SELECT name, paused, pause_changes FROM queues ORDER BY name";
 
 // Due scheduled jobs of one queue (index jobs_scheduled).
 inline constexpr const char* kSelectDueScheduledJobs = R"sql(
@@ -290,9 +290,11 @@ inline constexpr const char* kDeleteDependenciesOfJob = "DELETE FROM job_depende
 inline constexpr const char* kDeleteDependenciesOnJob = "DELETE FROM job_dependencies WHERE depends_on_id = ?1";
 inline constexpr const char* kDeleteTagsOfJob = "DELETE FROM job_tags WHERE job_id = ?1";
 
+// A queue starts resumed, so creating it paused is its first change.
 inline constexpr const char* kSetQueuePaused = R"sql(
-  INSERT INTO queues (name, paused, updated_at) VALUES (?1, ?2, ?3)
-  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at
+  INSERT INTO queues (name, paused, updated_at, pause_changes) VALUES (?1, ?2, ?3, ?2)
+  ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
+    pause_changes = queues.pause_changes + (queues.paused <> excluded.paused)
 )sql";
 
 inline constexpr const char* kSelectStats = R"sql(
