@@ -41,7 +41,7 @@ struct RemoteLeaseRequest {
 // may save a checkpoint.
 struct RemoteHeartbeat {
   int attempt = 0;
-  Duration lease{std::chrono::seconds(30)};
+  std::optional<Duration> lease;  // none: as long as the lease last granted
   std::optional<double> progress;  // in [0, 1]
   std::optional<std::string> stage;
   std::optional<Json> checkpoint;

@@ -31,18 +31,6 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-// Queue, type and tag names: shown in lists, logs and the dashboard, so short,
-// printable, one line.
-void check_name(std::string_view field, std::string_view name) {
-  if (name.empty()) throw_invalid(std::string(field) + " is empty");
-  if (name.size() > kMaxNameBytes) {
-    throw_invalid(std::string(field) + " " + quote_for_message(name) + " is longer than " + std::to_string(kMaxNameBytes) +
-                  " bytes");
-  }
-  if (has_control_character(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " contains a control character");
-  if (!is_valid_utf8(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8");
-}
-
 size_t compact_json_size(const Json& payload) {
   try {
     return payload.dump().size();
@@ -53,6 +41,16 @@ size_t compact_json_size(const Json& payload) {
 }
 
 }  // namespace
+
+void check_name(std::string_view field, std::string_view name) {
+  if (name.empty()) throw_invalid(std::string(field) + " is empty");
+  if (name.size() > kMaxNameBytes) {
+    throw_invalid(std::string(field) + " " + quote_for_message(name) + " is longer than " + std::to_string(kMaxNameBytes) +
+                  " bytes");
+  }
+  if (has_control_character(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " contains a control character");
+  if (!is_valid_utf8(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8");
+}
 
 void validate_new_job(const NewJob& job, size_t max_payload_bytes) {
   check_name("type", job.type);

@@ -12,4 +12,8 @@ namespace quern {
 // or Error(kTooLarge) for a payload whose compact JSON is over max_payload_bytes.
 void validate_new_job(const NewJob& job, size_t max_payload_bytes);
 
+// Queue, type and tag names are shown in lists, logs and the dashboard: non-empty, at
+// most 200 bytes, printable UTF-8 on one line. Throws Error(kInvalidArgument) naming `field`.
+void check_name(std::string_view field, std::string_view name);
+
 }  // namespace quern

@@ -98,9 +98,13 @@ int64_t Client::clear(const std::vector<JobState>& states) {
 
 Job Client::set_priority(JobId id, int priority) { return store_->set_priority(id, priority, clock_->now()); }
 
-void Client::pause(const std::string& queue) { store_->set_queue_paused(queue, true, clock_->now()); }
+void Client::pause(const std::string& queue) {
+  check_name("queue", queue);
+  store_->set_queue_paused(queue, true, clock_->now());
+}
 
 void Client::resume(const std::string& queue) {
+  check_name("queue", queue);
   store_->set_queue_paused(queue, false, clock_->now());
   wake_local_pools(store_.get());
 }

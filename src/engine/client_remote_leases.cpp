@@ -85,7 +85,7 @@ std::vector<Job> Client::lease_remote(const RemoteLeaseRequest& request) {
 
 Job Client::heartbeat_remote(JobId id, const RemoteHeartbeat& beat) {
   check_remote_attempt(beat.attempt);
-  check_remote_lease(beat.lease);
+  if (beat.lease) check_remote_lease(*beat.lease);
   if (beat.progress && !(std::isfinite(*beat.progress) && *beat.progress >= 0 && *beat.progress <= 1)) {
     throw Error::invalid_argument("progress must be a number from 0 to 1");
   }
@@ -100,7 +100,7 @@ Job Client::heartbeat_remote(JobId id, const RemoteHeartbeat& beat) {
   JobHeartbeat heartbeat;
   heartbeat.id = id;
   heartbeat.attempt = beat.attempt;
-  heartbeat.lease_expires_at = now + beat.lease;
+  heartbeat.lease = beat.lease;
   heartbeat.progress = beat.progress;
   heartbeat.stage = beat.stage;
   heartbeat.checkpoint = beat.checkpoint;

@@ -117,7 +117,6 @@ class WorkerPool::Impl {
   // Returns true if a change could not be checked yet (a job too young to look at).
   bool check_timeouts_and_cancels(bool counter_changed);
   std::vector<std::shared_ptr<ActiveJob>> snapshot_active();
-  Time lease_expiry() const { return clock_->now() + options_.lease; }
 
   std::shared_ptr<Client> client_;
   std::shared_ptr<Store> store_;
@@ -458,12 +457,13 @@ void WorkerPool::Impl::run_job(const std::shared_ptr<ActiveJob>& active) {
 
 namespace {
 
-// A heartbeat of `active` to `expiry`, carrying (and taking) its unsent reports.
-JobHeartbeat take_beat(ActiveJob& active, Time expiry) {
+// A heartbeat of `active` renewing its lease by `lease`, carrying (and taking) its
+// unsent reports.
+JobHeartbeat take_beat(ActiveJob& active, Duration lease) {
   JobHeartbeat beat;
   beat.id = active.job.id;
   beat.attempt = active.job.attempt;
-  beat.lease_expires_at = expiry;
+  beat.lease = lease;
   std::lock_guard lock(active.report_mutex);
   beat.progress = std::exchange(active.progress, std::nullopt);
   beat.stage = std::exchange(active.stage, std::nullopt);
@@ -475,7 +475,7 @@ JobHeartbeat take_beat(ActiveJob& active, Time expiry) {
 // Progress and stage reported since the last beat would be lost with the run's end
 // (a job that fails shows where it was): they are written first, for this job alone.
 void WorkerPool::Impl::flush_reports(ActiveJob& active) {
-  const JobHeartbeat beat = take_beat(active, lease_expiry());
+  const JobHeartbeat beat = take_beat(active, options_.lease);
   if (!beat.progress && !beat.stage) return;
   try {
     store_->heartbeat_jobs({beat}, clock_->now());
@@ -605,9 +605,8 @@ void WorkerPool::Impl::send_heartbeats(bool only_with_reports) {
   auto actives = snapshot_active();
   std::vector<JobHeartbeat> beats;
   std::vector<std::shared_ptr<ActiveJob>> sent;
-  const Time expiry = lease_expiry();
   for (auto& a : actives) {
-    JobHeartbeat beat = take_beat(*a, expiry);
+    JobHeartbeat beat = take_beat(*a, options_.lease);
     if (only_with_reports && !beat.progress && !beat.stage) continue;
     beats.push_back(std::move(beat));
     sent.push_back(a);
@@ -717,7 +716,7 @@ void WorkerPool::Impl::save_checkpoint(ActiveJob& active, const Json& checkpoint
   JobHeartbeat beat;
   beat.id = active.job.id;
   beat.attempt = active.job.attempt;
-  beat.lease_expires_at = lease_expiry();
+  beat.lease = options_.lease;
   beat.checkpoint = checkpoint;
   auto statuses = store_->heartbeat_jobs({beat}, clock_->now());
   if (!statuses.empty() && statuses[0] == FinishStatus::kStale) {

@@ -107,7 +107,6 @@ std::optional<double> number_member(const Json& object, std::string_view name) {
 std::optional<std::vector<std::string>> string_list_member(const Json& object, std::string_view name) {
   const Json* value = find_member(object, name);
   if (!value) return std::nullopt;
-  if (value->is_string()) return std::vector<std::string>{value->get<std::string>()};
   if (!value->is_array()) throw_bad_member(name, "a list of strings");
   std::vector<std::string> list;
   for (const Json& item : *value) {

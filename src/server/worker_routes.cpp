@@ -49,7 +49,7 @@ void handle_heartbeat(RouteContext& context, const ApiRequest& request, httplib:
   require_object_with(body, {"attempt", "progress", "stage", "checkpoint", "lease"}, "a heartbeat");
   RemoteHeartbeat beat;
   beat.attempt = lease_attempt_of(body);
-  beat.lease = duration_member(body, "lease").value_or(context.default_lease);
+  beat.lease = duration_member(body, "lease");  // none: as long as the lease last granted
   beat.progress = number_member(body, "progress");
   beat.stage = string_member(body, "stage");
   if (const Json* checkpoint = find_member(body, "checkpoint")) beat.checkpoint = *checkpoint;

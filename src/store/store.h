@@ -38,8 +38,10 @@ struct ClaimParams {
 struct JobHeartbeat {
   JobId id = 0;
   int attempt = 0;
-  Time lease_expires_at;
+  // The lease is renewed to now + `lease`; without one, by the length last granted.
+  std::optional<Duration> lease;
   std::optional<double> progress;
+  std::optional<int64_t> lease_us() const { return lease ? std::optional<int64_t>(lease->count()) : std::nullopt; }
   std::optional<std::string> stage;
   std::optional<Json> checkpoint;
 };

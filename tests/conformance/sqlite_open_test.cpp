@@ -264,7 +264,8 @@ TEST_F(SqliteOpen, MigrationIndexesTheTagsOfJobsAlreadyThere) {
   }
   raw_exec(path,
            "DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type;"
-           " ALTER TABLE queues DROP COLUMN pause_changes; PRAGMA user_version = 3;");
+           " ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;"
+           " PRAGMA user_version = 3;");
   auto store = open_store(path.string());
   JobFilter filter;
   filter.tag = "disc-7";
@@ -277,7 +278,9 @@ TEST_F(SqliteOpen, MigrationIndexesTheTagsOfJobsAlreadyThere) {
 TEST_F(SqliteOpen, MigrationKeepsPausedQueuesAndCountsTheirChangesFromThere) {
   const fs::path path = dir_ / "quern.db";
   open_store(path.string())->set_queue_paused("bg", true, Time(std::chrono::seconds(1)));
-  raw_exec(path, "ALTER TABLE queues DROP COLUMN pause_changes; PRAGMA user_version = 4;");
+  raw_exec(path,
+           "ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;"
+           " PRAGMA user_version = 4;");
   auto store = open_store(path.string());
   ASSERT_EQ(store->list_queues().size(), 1u);
   EXPECT_TRUE(store->list_queues()[0].paused);
@@ -285,6 +288,33 @@ TEST_F(SqliteOpen, MigrationKeepsPausedQueuesAndCountsTheirChangesFromThere) {
   store->set_queue_paused("bg", false, Time(std::chrono::seconds(2)));
   EXPECT_FALSE(store->list_queues()[0].paused);
   EXPECT_EQ(store->list_queues()[0].pause_changes, 1);
+}
+
+TEST_F(SqliteOpen, MigrationGivesRunningJobsTheLengthOfTheirLease) {
+  const fs::path path = dir_ / "quern.db";
+  const Time start(std::chrono::seconds(1000));
+  JobId id = 0;
+  int attempt = 0;
+  {
+    auto store = open_store(path.string());
+    NewJob job;
+    job.type = "t";
+    job.queue = "default";
+    id = store->enqueue_jobs({job}, start).front().job.id;
+    ClaimParams params;
+    params.owner = "remote:w@test";
+    params.lease = std::chrono::seconds(90);
+    params.now = start;
+    attempt = store->claim_jobs(params).at(0).attempt;
+  }
+  raw_exec(path, "ALTER TABLE jobs DROP COLUMN lease_us; PRAGMA user_version = 5;");
+  auto store = open_store(path.string());
+  JobHeartbeat beat;
+  beat.id = id;
+  beat.attempt = attempt;
+  const Time later = start + std::chrono::seconds(60);
+  EXPECT_EQ(store->heartbeat_jobs({beat}, later), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  EXPECT_EQ(store->get_job(id)->lease_expires_at, std::optional<Time>(later + std::chrono::seconds(90)));
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ TEST_P(StoreAdmin, CancelMovesAnyUnfinishedJob) {
     EXPECT_EQ(store_->job_history(id).back().to, JobState::kCanceled);
   }
   // The worker of the canceled run finds out at its next heartbeat.
-  JobHeartbeat beat{running.id, running.attempt, now() + 30s, std::nullopt, std::nullopt, std::nullopt};
+  JobHeartbeat beat{running.id, running.attempt, 30s, std::nullopt, std::nullopt, std::nullopt};
   EXPECT_EQ(store_->heartbeat_jobs({beat}, now()), (std::vector<FinishStatus>{FinishStatus::kStale}));
   EXPECT_EQ(finish(running, FinishOutcome::kCompleted), FinishStatus::kStale);
   expect_counts_match_jobs();

@@ -231,7 +231,7 @@ TEST_P(StoreConcurrency, HeartbeatsAndRescuesRaceWithoutLosingFencing) {
   std::atomic<int> rescued{0};
   std::thread beater([&] {
     for (const Job& job : jobs) {
-      JobHeartbeat beat{job.id, job.attempt, now() + 30s, 0.5, std::nullopt, std::nullopt};
+      JobHeartbeat beat{job.id, job.attempt, 30s, 0.5, std::nullopt, std::nullopt};
       if (store_->heartbeat_jobs({beat}, now()).at(0) == FinishStatus::kOk) ++beats_ok;
     }
   });

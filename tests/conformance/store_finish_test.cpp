@@ -122,7 +122,7 @@ TEST_P(StoreFinish, StaleAttemptIsRefusedAndChangesNothing) {
   JobHeartbeat beat;
   beat.id = first.id;
   beat.attempt = first.attempt;
-  beat.lease_expires_at = now() + 1h;
+  beat.lease = 1h;
   beat.progress = 0.9;
   EXPECT_EQ(store_->heartbeat_jobs({beat}, now()), (std::vector<FinishStatus>{FinishStatus::kStale}));
   EXPECT_EQ(store_->append_log(first.id, first.attempt, "stale line\n", now()), FinishStatus::kStale);
@@ -209,7 +209,7 @@ TEST_P(StoreFinish, HeartbeatExtendsLeaseAndKeepsProgress) {
   JobHeartbeat beat;
   beat.id = id;
   beat.attempt = running.attempt;
-  beat.lease_expires_at = now() + 30s;
+  beat.lease = 30s;
   beat.progress = 0.42;
   beat.stage = "transcode";
   beat.checkpoint = Json{{"offset", 77}};
@@ -225,7 +225,7 @@ TEST_P(StoreFinish, HeartbeatExtendsLeaseAndKeepsProgress) {
   JobHeartbeat bare;
   bare.id = id;
   bare.attempt = running.attempt;
-  bare.lease_expires_at = now() + 60s;
+  bare.lease = 60s;
   EXPECT_EQ(store_->heartbeat_jobs({bare}, now()), (std::vector<FinishStatus>{FinishStatus::kOk}));
   job = get(id);
   EXPECT_DOUBLE_EQ(job.progress, 0.42);
@@ -235,13 +235,41 @@ TEST_P(StoreFinish, HeartbeatExtendsLeaseAndKeepsProgress) {
   EXPECT_TRUE(store_->rescue_expired_leases(now()).empty());
 }
 
+// A remote worker that leased for 90 s and heartbeats without naming a lease keeps
+// 90 s: a shorter default could expire between its beats and have the job run twice.
+TEST_P(StoreFinish, AHeartbeatWithoutALeaseRenewsByTheOneLastGranted) {
+  const JobId id = enqueue(new_job()).id;
+  ClaimParams params;
+  params.max = 1;
+  params.owner = "remote:w@test";
+  params.lease = 90s;
+  params.now = now();
+  const std::vector<Job> claimed = store_->claim_jobs(params);
+  ASSERT_EQ(claimed.size(), 1u);
+  JobHeartbeat beat;
+  beat.id = id;
+  beat.attempt = claimed[0].attempt;
+  advance(60s);
+  EXPECT_EQ(store_->heartbeat_jobs({beat}, now()), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  EXPECT_EQ(get(id).lease_expires_at, std::optional<Time>(now() + 90s));
+  beat.lease = 10min;  // a lease named once is the one kept from then on
+  advance(60s);
+  EXPECT_EQ(store_->heartbeat_jobs({beat}, now()), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  beat.lease.reset();
+  advance(5min);
+  EXPECT_EQ(store_->heartbeat_jobs({beat}, now()), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  EXPECT_EQ(get(id).lease_expires_at, std::optional<Time>(now() + 10min));
+  advance(9min);
+  EXPECT_TRUE(store_->rescue_expired_leases(now()).empty());
+}
+
 TEST_P(StoreFinish, CheckpointSurvivesARetry) {
   const JobId id = enqueue(new_job()).id;
   const Job running = claim_one();
   JobHeartbeat beat;
   beat.id = id;
   beat.attempt = running.attempt;
-  beat.lease_expires_at = now() + 30s;
+  beat.lease = 30s;
   beat.checkpoint = Json{{"operation", "op-17"}};
   store_->heartbeat_jobs({beat}, now());
   ASSERT_EQ(finish(running, FinishOutcome::kRetry, "poll failed", now()), FinishStatus::kOk);

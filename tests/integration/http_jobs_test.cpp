@@ -96,6 +96,8 @@ TEST(HttpJobs, BadBodiesAre400AndChangeNothing) {
       R"({"type":"a","depends_on":[0]})",
       R"({"type":"a","needs_files":["relative/path"]})",
       R"({"type":"a","tags":[1]})",
+      R"({"type":"a","tags":"nightly"})",            // a string is not a list
+      R"({"type":"a","needs_files":"/tmp/x"})",
       R"({"type":"a","on_dependency_failure":"explode"})",
       R"({"type":"a","typo_field":1})",
       R"({"command":[]})",

@@ -45,7 +45,8 @@ TEST(HttpLeases, BadLeaseRequestsAre400) {
   QuernServer server({"--concurrency", "0"});
   for (const Json& body : {Json({{"worker", ""}}), Json({{"worker", 7}}), Json({{"worker", "w"}, {"max", 0}}),
                            Json({{"worker", "w"}, {"wait", "forever"}}), Json({{"worker", "w"}, {"lease", "1ms"}}),
-                           Json({{"worker", "w"}, {"types", 3}}), Json({{"worker", "w"}, {"colour", "red"}})}) {
+                           Json({{"worker", "w"}, {"types", 3}}), Json({{"worker", "w"}, {"types", "t"}}),
+                           Json({{"worker", "w"}, {"queues", "default"}}), Json({{"worker", "w"}, {"colour", "red"}})}) {
     const HttpResult result = server.post("/api/v1/leases", body);
     EXPECT_EQ(result.status, 400) << body.dump() << " → " << result.body;
   }
@@ -131,6 +132,28 @@ TEST(HttpLeases, HeartbeatCompleteAndStaleAttempts) {
   EXPECT_EQ(server.post(job_path(job, "fail"), {{"attempt", attempt}, {"error", "late"}}).status, 409);
   EXPECT_EQ(server.job(job["id"])["state"], "completed");
   EXPECT_EQ(server.post("/api/v1/jobs/999/heartbeat", {{"attempt", 1}}).status, 404);
+}
+
+// The server's default lease is 30 s; a worker that leased for 90 s and heartbeats
+// without naming a lease keeps 90 s, or a beat every minute would lose the job.
+TEST(HttpLeases, AHeartbeatWithoutALeaseKeepsTheLeasedLength) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "t"}});
+  const Json job = server.post("/api/v1/leases", {{"worker", "w"}, {"lease", "90s"}}).json()["jobs"][0];
+  auto seconds_left = [](const Json& j) {
+    return std::chrono::duration_cast<std::chrono::seconds>(parse_rfc3339(j["lease_expires_at"].get<std::string>()) -
+                                                            std::chrono::system_clock::now())
+        .count();
+  };
+  EXPECT_GT(seconds_left(job), 80);
+  const HttpResult beat = server.post(job_path(job, "heartbeat"), {{"attempt", job["attempt"]}});
+  ASSERT_EQ(beat.status, 200) << beat.body;
+  EXPECT_GT(seconds_left(beat.json()), 80);
+  const HttpResult shorter = server.post(job_path(job, "heartbeat"), {{"attempt", job["attempt"]}, {"lease", "10s"}});
+  EXPECT_LE(seconds_left(shorter.json()), 10);
+  const HttpResult again = server.post(job_path(job, "heartbeat"), {{"attempt", job["attempt"]}});
+  EXPECT_LE(seconds_left(again.json()), 10);
+  EXPECT_GT(seconds_left(again.json()), 5);
 }
 
 TEST(HttpLeases, FailRetriesFailsForGoodOrSnoozes) {

@@ -261,17 +261,17 @@ std::vector<Job> PostgresStore::claim_jobs(const ClaimParams& params) {
 
 std::vector<FinishStatus> PostgresStore::heartbeat_jobs(const std::vector<JobHeartbeat>& beats, Time now) {
   if (beats.empty()) return {};
-  ArrayLiteral ids, attempts, expiries, progress, stages, checkpoints;
+  ArrayLiteral ids, attempts, leases, progress, stages, checkpoints;
   for (const auto& beat : beats) {
     ids.add(beat.id);
     attempts.add(beat.attempt);
-    expiries.add(beat.lease_expires_at);
+    leases.add(beat.lease_us());
     progress.add(beat.progress);
     stages.add(beat.stage);
     checkpoints.add(beat.checkpoint ? json_text(*beat.checkpoint) : std::nullopt);
   }
   return write([&](Transaction& txn) {
-    Result r = txn.write(kHeartbeatJobs, Params().add(ids).add(attempts).add(expiries).add(progress).add(stages)
+    Result r = txn.write(kHeartbeatJobs, Params().add(ids).add(attempts).add(leases).add(progress).add(stages)
                                              .add(checkpoints).add(now));
     std::set<std::pair<JobId, int>> kept;
     for (int i = 0; i < r.rows(); ++i) kept.emplace(r.int64(i, 0), r.integer(i, 1));

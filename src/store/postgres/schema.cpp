@@ -183,6 +183,13 @@ constexpr Migration kPgMigrations[] = {
   -- between two looks.
   ALTER TABLE queues ADD COLUMN pause_changes bigint NOT NULL DEFAULT 0;
 )sql"},
+    {"the length of each run's lease", R"sql(
+  -- A heartbeat that names no lease renews by the one last granted (not by whatever
+  -- default the server it reaches has). Running jobs get theirs from their expiry and
+  -- the time of their last claim or heartbeat.
+  ALTER TABLE jobs ADD COLUMN lease_us bigint;
+  UPDATE jobs SET lease_us = lease_expires_at - updated_at WHERE state = 'running' AND lease_expires_at > updated_at;
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

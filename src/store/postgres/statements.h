@@ -184,7 +184,7 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
   "    LIMIT $4)"                                                                       \
   "  UPDATE jobs j"                                                                     \
   "  SET state = 'running', attempt = j.attempt + 1, started_at = $3, lease_owner = $5," \
-  "      lease_expires_at = $6, updated_at = $3"                                        \
+  "      lease_expires_at = $6, lease_us = $6 - $3, updated_at = $3"                    \
   "  FROM candidates WHERE j.id = candidates.id"                                        \
   "  RETURNING" QUERN_PG_JOB_COLUMNS
 
@@ -214,13 +214,15 @@ inline constexpr Statement kClaimJobsOfAnyType{"quern_claim_jobs_of_any_type", R
 
 // --- running jobs (fenced by state = 'running' AND attempt) --------------------------
 
-// $1 id[] $2 attempt[] $3 lease expiry[] $4 progress[] $5 stage[] $6 checkpoint[] $7 now.
+// $1 id[] $2 attempt[] $3 lease length[] (NULL: the one last granted) $4 progress[]
+// $5 stage[] $6 checkpoint[] $7 now.
 inline constexpr Statement kHeartbeatJobs{"quern_heartbeat_jobs", R"sql(
   UPDATE jobs j
-  SET lease_expires_at = b.lease_expires_at, progress = coalesce(b.progress, j.progress),
+  SET lease_expires_at = coalesce($7 + coalesce(b.lease_us, j.lease_us), j.lease_expires_at),
+      lease_us = coalesce(b.lease_us, j.lease_us), progress = coalesce(b.progress, j.progress),
       stage = coalesce(b.stage, j.stage), checkpoint = coalesce(b.checkpoint::json, j.checkpoint), updated_at = $7
   FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::double precision[], $5::text[], $6::text[])
-       AS b(id, attempt, lease_expires_at, progress, stage, checkpoint)
+       AS b(id, attempt, lease_us, progress, stage, checkpoint)
   WHERE j.id = ANY($1::bigint[]) AND j.id = b.id AND j.state = 'running' AND j.attempt = b.attempt
   RETURNING j.id, j.attempt
 )sql"};

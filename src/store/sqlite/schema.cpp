@@ -162,6 +162,13 @@ constexpr const char* kMigrations[] = {
     R"sql(
   ALTER TABLE queues ADD COLUMN pause_changes INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 6: the length of the lease last granted to a run, so a heartbeat that names none
+    // renews by as much (not by whatever default the process it reaches has). Running
+    // jobs get theirs from their expiry and the time of their last claim or heartbeat.
+    R"sql(
+  ALTER TABLE jobs ADD COLUMN lease_us INTEGER;
+  UPDATE jobs SET lease_us = lease_expires_at - updated_at WHERE state = 'running' AND lease_expires_at > updated_at;
+)sql",
 };
 
 struct DatabaseIdentity {

@@ -125,17 +125,19 @@ inline constexpr const char* kSelectClaimCandidates = R"sql(
 inline constexpr const char* kClaimJobsIn = R"sql(
   UPDATE jobs NOT INDEXED
   SET state = 'running', attempt = attempt + 1, started_at = ?1, lease_owner = ?2, lease_expires_at = ?3,
-      updated_at = ?1
+      lease_us = ?3 - ?1, updated_at = ?1
   WHERE state = 'available' AND id IN ()sql";
 
 inline constexpr const char* kSelectJobsIn = "SELECT" QUERN_JOB_COLUMNS "FROM jobs WHERE id IN (";
 
 // --- running jobs (fenced by state = 'running' AND attempt) ------------------------
 
+// ?3 the lease's new length, or NULL for the one last granted.
 inline constexpr const char* kHeartbeatJob = R"sql(
   UPDATE jobs
-  SET lease_expires_at = ?3, progress = coalesce(?4, progress), stage = coalesce(?5, stage),
-      checkpoint = coalesce(?6, checkpoint), updated_at = ?7
+  SET lease_expires_at = coalesce(?7 + coalesce(?3, lease_us), lease_expires_at), lease_us = coalesce(?3, lease_us),
+      progress = coalesce(?4, progress), stage = coalesce(?5, stage), checkpoint = coalesce(?6, checkpoint),
+      updated_at = ?7
   WHERE id = ?1 AND state = 'running' AND attempt = ?2
 )sql";
 
