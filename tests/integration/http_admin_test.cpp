@@ -46,6 +46,10 @@ TEST(HttpAdmin, PauseAndResumeAQueue) {
   const HttpResult resumed = server.request("POST", "/api/v1/queues/bg/resume");
   EXPECT_EQ(resumed.json(), Json({{"queue", "bg"}, {"paused", false}}));
   EXPECT_EQ(server.post("/api/v1/leases", {{"worker", "w"}, {"queues", {"bg"}}}).json()["jobs"].size(), 1u);
+  // A name no job could have (enqueue refuses it) is refused here too, and not recorded.
+  const HttpResult too_long = server.request("POST", "/api/v1/queues/" + std::string(201, 'q') + "/pause");
+  EXPECT_EQ(too_long.status, 400) << too_long.body;
+  EXPECT_EQ(server.get("/api/v1/queues").json().size(), 1u);
 }
 
 TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
