@@ -129,8 +129,12 @@ Connection::Connection(const std::string& path, int flags, Duration busy_timeout
   // Savepoints, multi-row statements and sorts spill to temp files by default: an open,
   // writes and an unlink per use, on the hot path. Kept in memory they cost nothing.
   sqlite3_exec(db_, "PRAGMA temp_store = MEMORY", nullptr, nullptr, nullptr);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(busy_timeout).count();
-  sqlite3_busy_timeout(db_, static_cast<int>(std::min<int64_t>(ms, INT32_MAX)));
+  set_busy_timeout(busy_timeout);
+}
+
+void Connection::set_busy_timeout(Duration timeout) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(ms, 0, INT32_MAX)));
 }
 
 Connection::~Connection() {

@@ -106,6 +106,8 @@ class Connection {
   ScopedStatement prepare_text(const std::string& sql);
   // Runs one or more statements without results (schema, PRAGMA, BEGIN/COMMIT).
   void exec(const char* sql);
+  // How long a statement waits for another connection's lock before SQLITE_BUSY.
+  void set_busy_timeout(Duration timeout);
 
   int64_t changes() const;
   int64_t total_changes() const;

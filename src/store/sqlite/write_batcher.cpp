@@ -1,11 +1,17 @@
 #include "store/sqlite/write_batcher.h"
 
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "quern/error.h"
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
 
 void WriteBatcher::run(const Work& work) {
-  Pending mine{&work, nullptr, false};
+  Pending mine{&work, std::chrono::steady_clock::now(), nullptr, false};
   std::unique_lock lock(mutex_);
   pending_.push_back(&mine);
   batch_done_.wait(lock, [&] { return mine.done || !leader_active_; });
@@ -15,10 +21,16 @@ void WriteBatcher::run(const Work& work) {
     std::vector<Pending*> batch;
     batch.swap(pending_);
     lock.unlock();
-    run_batch(batch);
+    const bool led = run_batch(batch, mine);  // takes out (and releases) the writes it gave up on
     lock.lock();
     leader_active_ = false;
-    for (Pending* p : batch) p->done = true;
+    if (led) {
+      for (Pending* p : batch) p->done = true;
+    } else {
+      // Our own write ran out of time first: the others go back to the head of the
+      // line, and one of them leads them.
+      pending_.insert(pending_.begin(), batch.begin(), batch.end());
+    }
     batch_done_.notify_all();
   }
   if (mine.error) std::rethrow_exception(mine.error);
@@ -49,13 +61,52 @@ void WriteBatcher::run_one(WriteTransaction& txn, Pending& pending, bool own_sav
   }
 }
 
-void WriteBatcher::run_batch(const std::vector<Pending*>& batch) {
+bool WriteBatcher::begin_within_busy_timeouts(std::vector<Pending*>& batch, const Pending& leader) {
+  using SteadyClock = std::chrono::steady_clock;
+  // SQLite's busy handler sleeps in steps of up to 100 ms: a write this close to its
+  // deadline has had its wait.
+  constexpr auto kSlack = std::chrono::milliseconds(10);
+  while (!batch.empty()) {
+    // Wait for the lock only as long as the oldest write has left...
+    const auto waited = std::chrono::duration_cast<Duration>(SteadyClock::now() - batch.front()->arrived);
+    writer_.set_busy_timeout(busy_timeout_ - waited);
+    try {
+      writer_.prepare(kBeginImmediate)->run();
+      return true;
+    } catch (const Error&) {
+      if ((sqlite3_errcode(writer_.handle()) & 0xff) != SQLITE_BUSY) throw;
+      // ...then fail the writes whose time is up, at once; the others wait on.
+      const auto now = SteadyClock::now();
+      const std::exception_ptr busy = std::current_exception();
+      std::vector<Pending*> expired;
+      std::erase_if(batch, [&](Pending* p) {
+        if (now - p->arrived + kSlack < busy_timeout_) return false;
+        p->error = busy;
+        expired.push_back(p);
+        return true;
+      });
+      release(expired);
+      if (std::find(expired.begin(), expired.end(), &leader) != expired.end()) return false;
+    }
+  }
+  return false;
+}
+
+void WriteBatcher::release(const std::vector<Pending*>& writes) {
+  {
+    std::lock_guard lock(mutex_);
+    for (Pending* p : writes) p->done = true;
+  }
+  batch_done_.notify_all();
+}
+
+bool WriteBatcher::run_batch(std::vector<Pending*>& batch, const Pending& leader) {
   WriteTransaction txn(writer_, known_queues_);
-  // A lone write needs no savepoint: on failure the whole transaction is rolled back.
-  const bool savepoints = batch.size() > 1;
   std::exception_ptr batch_error;
   try {
-    writer_.prepare(kBeginImmediate)->run();
+    if (!begin_within_busy_timeouts(batch, leader)) return false;
+    // A lone write needs no savepoint: on failure the whole transaction is rolled back.
+    const bool savepoints = batch.size() > 1;
     const int64_t changes_before = writer_.total_changes();
     for (Pending* p : batch) {
       run_one(txn, *p, savepoints);
@@ -94,6 +145,7 @@ void WriteBatcher::run_batch(const std::vector<Pending*>& batch) {
     }
     for (Pending* p : batch) p->error = batch_error;
   }
+  return true;
 }
 
 }  // namespace quern::sqlite

@@ -5,7 +5,9 @@
 // is running it becomes the leader: it takes every pending write, runs them in one
 // BEGIN IMMEDIATE … COMMIT, each inside its own savepoint (a failing write rolls back
 // only itself and its caller gets the exception), then wakes the others. Writes that
-// arrive meanwhile wait and form the next batch.
+// arrive meanwhile wait and form the next batch. A write waits for other processes'
+// locks at most the busy timeout in all, also when it first waited for a batch that was
+// itself waiting for a lock.
 #pragma once
 
 #include <condition_variable>
@@ -26,8 +28,8 @@ class WriteBatcher {
  public:
   using Work = std::function<void(WriteTransaction&)>;
 
-  // `writer` is used by the batch leader only.
-  explicit WriteBatcher(Connection& writer) : writer_(writer) {}
+  // `writer` is used by the batch leader only; `busy_timeout` bounds each write's wait.
+  WriteBatcher(Connection& writer, Duration busy_timeout) : writer_(writer), busy_timeout_(busy_timeout) {}
 
   // Runs `work` in the next batch and returns once that batch committed; rethrows
   // what `work` threw (then nothing of it was written), or the error that failed the
@@ -40,14 +42,25 @@ class WriteBatcher {
  private:
   struct Pending {
     const Work* work;
+    std::chrono::steady_clock::time_point arrived;
     std::exception_ptr error;
     bool done = false;
   };
 
-  void run_batch(const std::vector<Pending*>& batch);
+  // Runs the writes of `batch` (in arrival order) in one transaction, led by the
+  // caller of `leader`. False if that write ran out of time waiting for another
+  // process's lock: then `batch` holds the writes still waiting, not begun.
+  bool run_batch(std::vector<Pending*>& batch, const Pending& leader);
+  // BEGIN IMMEDIATE; while another process holds the lock, writes whose busy timeout
+  // ran out are taken from `batch`, failed and released. False if not begun: none
+  // was left, or `leader`'s was among those that ran out.
+  bool begin_within_busy_timeouts(std::vector<Pending*>& batch, const Pending& leader);
+  // Wakes the callers of `writes`, done (their Pending may be gone once this returns).
+  void release(const std::vector<Pending*>& writes);
   void run_one(WriteTransaction& txn, Pending& pending, bool own_savepoint);
 
   Connection& writer_;
+  const Duration busy_timeout_;
   std::unordered_set<std::string> known_queues_;  // touched by the leader only
 
   mutable std::mutex mutex_;
