@@ -41,6 +41,23 @@ std::string named_command(int argc, char** argv) {
   return "";
 }
 
+// The first option of the named command that took "--" as its value: `add --tag -- cmd`
+// leaves --tag without one (CLI11 takes the "--"), which must not pass as a tag "--".
+std::string option_missing_its_value(const CLI::App& app) {
+  for (const CLI::App* command = &app; command != nullptr;) {
+    for (const CLI::Option* option : command->get_options()) {
+      if (!option->get_positional() && option->count() > 0) {
+        for (const std::string& value : option->results()) {
+          if (value == "--") return option->get_name();
+        }
+      }
+    }
+    const auto subcommands = command->get_subcommands();
+    command = subcommands.empty() ? nullptr : subcommands.front();
+  }
+  return "";
+}
+
 int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int argc, char** argv) {
   const auto leftover = app.remaining();
   const std::string named = named_command(argc, argv);
@@ -70,7 +87,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--db", context.global.db,
                  "Database: a SQLite path, sqlite:PATH or postgres://… "
-                 "(default $QUERN_DB, else $XDG_DATA_HOME/quern/quern.db, else ~/.local/share/quern/quern.db)");
+                 "(default $QUERN_DB, else $XDG_DATA_HOME/quern/quern.db, else ~/.local/share/quern/quern.db)")
+      ->check(CLI::Validator([](const std::string& v) { return v.empty() ? std::string("names no database") : ""; },
+                             "NOT EMPTY"));
   app.add_flag("--json", context.global.json, "Print JSON instead of text (read commands and add)");
   app.add_flag("--no-migrate", context.global.no_migrate,
                "Never change the database's schema: one that is behind is an error (exit 5). "
@@ -101,6 +120,10 @@ int main(int argc, char** argv) {
     return report_parse_error(app, error, argc, argv);
   }
 
+  if (const std::string option = option_missing_its_value(app); !option.empty()) {
+    print_error_line(option + " needs a value before --");
+    return kUsageExitStatus;
+  }
   if (!context.action) {  // a command group such as `quern config` without its subcommand
     print_error_line("a subcommand is required (see quern --help)");
     return kUsageExitStatus;

@@ -9,6 +9,32 @@
 #include "store/store.h"
 
 namespace quern {
+namespace {
+
+bool has_repeated_tag(const NewJob& job) {
+  for (size_t i = 0; i < job.tags.size(); ++i) {
+    if (std::find(job.tags.begin() + static_cast<std::ptrdiff_t>(i) + 1, job.tags.end(), job.tags[i]) != job.tags.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A tag given twice is one tag (`--tag a --tag a`). Copies only when there is one.
+const std::vector<NewJob>& with_each_tag_once(const std::vector<NewJob>& jobs, std::vector<NewJob>& copy) {
+  if (std::none_of(jobs.begin(), jobs.end(), has_repeated_tag)) return jobs;
+  copy = jobs;
+  for (NewJob& job : copy) {
+    std::vector<std::string> once;
+    for (auto& tag : job.tags) {
+      if (std::find(once.begin(), once.end(), tag) == once.end()) once.push_back(std::move(tag));
+    }
+    job.tags = std::move(once);
+  }
+  return copy;
+}
+
+}  // namespace
 
 std::shared_ptr<Client> Client::open(const std::string& url, ClientOptions options) {
   StoreOptions store_options;
@@ -26,8 +52,10 @@ Client::~Client() = default;
 
 EnqueueResult Client::enqueue(const NewJob& job) { return enqueue_many({job}).front(); }
 
-std::vector<EnqueueResult> Client::enqueue_many(const std::vector<NewJob>& jobs) {
-  if (jobs.empty()) return {};
+std::vector<EnqueueResult> Client::enqueue_many(const std::vector<NewJob>& given) {
+  if (given.empty()) return {};
+  std::vector<NewJob> copy;
+  const std::vector<NewJob>& jobs = with_each_tag_once(given, copy);
   for (const auto& job : jobs) validate_new_job(job, max_payload_bytes_);
   auto results = store_->enqueue_jobs(jobs, clock_->now());
   wake_local_pools(store_.get());
@@ -36,7 +64,9 @@ std::vector<EnqueueResult> Client::enqueue_many(const std::vector<NewJob>& jobs)
 
 EnqueueResult Client::enqueue(PGconn* conn, const NewJob& job) { return enqueue_many(conn, {job}).front(); }
 
-std::vector<EnqueueResult> Client::enqueue_many(PGconn* conn, const std::vector<NewJob>& jobs) {
+std::vector<EnqueueResult> Client::enqueue_many(PGconn* conn, const std::vector<NewJob>& given) {
+  std::vector<NewJob> copy;
+  const std::vector<NewJob>& jobs = with_each_tag_once(given, copy);
   for (const auto& job : jobs) validate_new_job(job, max_payload_bytes_);
   // No local wake-up: the jobs are invisible until the caller commits, and the
   // commit's notification wakes every pool, this process's too.

@@ -44,6 +44,16 @@ StoreUrl parse_store_url(const std::string& url, const StoreOptions& options) {
     return parsed;
   }
   std::string_view rest = url;
+  // "mysql://…" or "postgress://…" is a mistake, not a file to create.
+  if (const size_t colon = rest.find("://"); colon != std::string_view::npos && colon > 0 &&
+                                             rest.substr(0, colon).find_first_not_of(
+                                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
+                                                 std::string_view::npos &&
+                                             rest.substr(0, colon) != "sqlite") {
+    throw Error::invalid_argument("database URL '" + url + "' has an unknown scheme '" +
+                                  std::string(rest.substr(0, colon)) +
+                                  "' (expected a SQLite path, sqlite:PATH or postgres://…)");
+  }
   if (url_starts_with(rest, "sqlite://")) {
     rest.remove_prefix(9);
   } else if (url_starts_with(rest, "sqlite:")) {

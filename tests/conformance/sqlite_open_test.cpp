@@ -186,6 +186,7 @@ TEST_F(SqliteOpen, BadUrlsAreInvalidArguments) {
   EXPECT_QUERN_ERROR(open_store((dir_ / "q.db").string() + "?durability=maybe"), ErrorCode::kInvalidArgument);
   EXPECT_QUERN_ERROR(open_store((dir_ / "q.db").string() + "?color=blue"), ErrorCode::kInvalidArgument);
   EXPECT_QUERN_ERROR(open_store("sqlite:"), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(open_store("mysql://localhost/q"), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(fs::exists(dir_ / "q.db"));
 }
 

@@ -123,7 +123,7 @@ TEST(CliAdd, EveryOptionReachesTheJob) {
   std::filesystem::create_directories(cli.dir() / "work");
   const int64_t id = cli.add({"--queue", "media", "--priority", "critical", "--max-attempts", "5", "--timeout", "90s",
                               "--unique", "file-1", "--after", std::to_string(parent), "--needs-file", "in/a.mkv",
-                              "--expires-in", "1h", "--tag", "a", "--tag", "b", "--cwd", "work", "--env", "A=1",
+                              "--expires-in", "1h", "--tag", "a", "--tag", "b", "--tag", "a", "--cwd", "work", "--env", "A=1",
                               "--env", "B=x=y", "--", "ffmpeg", "-i", "a.mkv"});
   const Json job = cli.job(id);
   EXPECT_EQ(job["queue"], "media");
@@ -134,7 +134,7 @@ TEST(CliAdd, EveryOptionReachesTheJob) {
   EXPECT_EQ(job["depends_on"], Json::array({parent}));
   EXPECT_EQ(job["needs_files"], Json::array({(cli.dir() / "in/a.mkv").string()}));
   EXPECT_FALSE(job["expires_at"].is_null());
-  EXPECT_EQ(job["tags"], Json::array({"a", "b"}));
+  EXPECT_EQ(job["tags"], Json::array({"a", "b"}));  // a tag given twice is one tag
   EXPECT_EQ(job["state"], "blocked");
   EXPECT_EQ(job["payload"]["cwd"], (cli.dir() / "work").string());
   EXPECT_EQ(job["payload"]["env"], Json::parse(R"({"A":"1","B":"x=y"})"));
@@ -225,6 +225,11 @@ TEST(CliAdd, BadInputIsRejectedAndChangesNothing) {
       {{"--after", "1", "--after", "999", "--", "true"}, 3},
       {{"--no-such-option", "--", "true"}, 2},
       {{"--priority"}, 2},
+      // An option left without its value takes the "--": never a tag, queue or key "--".
+      {{"--tag", "--", "true"}, 2},
+      {{"--queue", "--", "true"}, 2},
+      {{"--unique", "--", "true"}, 2},
+      {{"--needs-file", "--", "true"}, 2},
   };
   for (const BadAdd& bad : cases) {
     std::vector<std::string> args = {"add"};

@@ -93,6 +93,19 @@ TEST(CliDatabase, UnwritablePathIsExitFive) {
   expect_one_error_line(cli.run_bare({"--db", (cli.dir() / "plain" / "x.db").string(), "ls"}), 5, "file as dir");
 }
 
+// A --db that names nothing, or a URL of a database Quern does not speak, is a mistake
+// (exit 2), not a file to create.
+TEST(CliDatabase, EmptyDbOrUnknownSchemeIsExitTwoAndCreatesNothing) {
+  QuernCli cli;
+  RunOptions with_home;
+  with_home.set_env = {{"HOME", cli.dir().string()}, {"XDG_DATA_HOME", (cli.dir() / "xdg").string()}};
+  expect_one_error_line(cli.run_bare({"--db", "", "add", "--", "true"}, with_home), 2, "empty --db");
+  expect_one_error_line(cli.run_bare({"--db", "mysql://x", "ls"}, with_home), 2, "mysql");
+  expect_one_error_line(cli.run_bare({"--db", "postgress://localhost/q", "ls"}, with_home), 2, "typo of postgres");
+  EXPECT_FALSE(std::filesystem::exists(cli.dir() / "xdg"));
+  EXPECT_FALSE(std::filesystem::exists(cli.dir() / "mysql:"));
+}
+
 TEST(CliDatabase, DirectoryIsExitFive) {
   QuernCli cli;
   std::filesystem::create_directories(cli.dir() / "adir");
