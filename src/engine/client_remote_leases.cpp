@@ -127,6 +127,9 @@ Job Client::complete_remote(JobId id, int attempt, const Json& result) {
 Job Client::fail_remote(JobId id, const RemoteFailure& failure) {
   check_remote_attempt(failure.attempt);
   if (failure.snooze && *failure.snooze < Duration::zero()) throw Error::invalid_argument("snooze must not be negative");
+  if (failure.error.size() > max_payload_bytes_) {
+    throw Error::too_large("error is larger than " + std::to_string(max_payload_bytes_) + " bytes");
+  }
   // The failure count decides the backoff; it cannot change while the job runs at this
   // attempt, and if the job moved on meanwhile the fenced finish below changes nothing.
   const Job job = get(id);

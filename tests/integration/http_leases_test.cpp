@@ -161,6 +161,11 @@ TEST(HttpLeases, FailRetriesFailsForGoodOrSnoozes) {
   server.enqueue({{"type", "t"}, {"max_attempts", 3}});
   Json job = server.post("/api/v1/leases", {{"worker", "w"}}).json()["jobs"][0];
 
+  // An error text over the payload limit is refused like an oversized result.
+  const HttpResult huge = server.post(job_path(job, "fail"), {{"attempt", job["attempt"]}, {"error", std::string((1 << 20) + 1, 'e')}});
+  EXPECT_EQ(huge.status, 413) << huge.body;
+  EXPECT_EQ(server.job(job["id"])["state"], "running");
+
   // A counted failure, retried after a backoff.
   HttpResult failed = server.post(job_path(job, "fail"), {{"attempt", job["attempt"]}, {"error", "exit 1"}});
   ASSERT_EQ(failed.status, 200) << failed.body;
