@@ -211,7 +211,7 @@ void check_quern_database(Connection& db) {
     identity = read_identity(db);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kDataLoss) {
-      throw Error::data_loss(db.path() + " is not a Quern database (" + e.what() + ")");
+      throw Error::data_loss(db.path() + " is corrupt or not a Quern database (" + e.what() + ")");
     }
     throw;
   }

@@ -13,11 +13,15 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
   // this failure (it names the constraint, the table, the file).
   const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
   const char* raw = db != nullptr && (extended & 0xff) == (rc & 0xff) ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string message = "sqlite: " + std::string(what) + ": " + raw + " (code " + std::to_string(extended) + ")";
+  // The user reads the file and what went wrong; the statement is for a bug report.
+  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  const std::string database = file != nullptr && *file != '\0' ? "database " + std::string(file) : "database";
+  const std::string detail = " (sqlite code " + std::to_string(extended) + ", " + std::string(what) + ")";
+  std::string message = database + ": " + raw + detail;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw Error::unavailable(std::move(message) + "; the database stayed busy past the busy timeout");
+      throw Error::unavailable(database + " stayed locked by another process past the busy timeout" + detail);
     case SQLITE_FULL:
     case SQLITE_NOMEM:
       throw Error::resource_exhausted(std::move(message));
