@@ -130,6 +130,20 @@ TEST_P(StoreClaim, PauseIsListedAndSurvivesReopen) {
   EXPECT_TRUE(claim(10).empty());
 }
 
+// A worker reads the time, then waits for its claim's turn; an enqueue can commit in
+// between. The job still never starts before it was created.
+TEST_P(StoreClaim, AClaimTimedBeforeTheJobWasCreatedStartsItAtItsCreation) {
+  const Job job = enqueue(new_job());
+  ClaimParams params;
+  params.max = 1;
+  params.owner = "w";
+  params.now = now() - 5ms;
+  const std::vector<Job> claimed = store_->claim_jobs(params);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].started_at, std::optional<Time>(job.created_at));
+  EXPECT_EQ(get(job.id).started_at, std::optional<Time>(job.created_at));
+}
+
 TEST_P(StoreClaim, OnlyPausesAndResumesThatChangeTheQueueAreCounted) {
   auto changes_of = [&](const std::string& name) {
     for (const QueueInfo& q : store_->list_queues()) {

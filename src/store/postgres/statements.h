@@ -170,6 +170,8 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
 // yields its best rows in claim order, locked as they are read (SKIP LOCKED: rows
 // another claimer holds are passed over); the best $4 of them all are leased.
 // $3 now, $5 owner, $6 lease expiry.
+// A claim's time ($3) is read before its transaction runs, so a job enqueued meanwhile
+// may look newer than it: it never starts before it was created or due.
 #define QUERN_PG_CLAIM_TAIL                                                             \
   "  candidates AS ("                                                                   \
   "    SELECT c.id, c.priority, c.run_at FROM pairs p"                                  \
@@ -183,7 +185,8 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
   "    ORDER BY c.priority DESC, c.run_at, c.id"                                        \
   "    LIMIT $4)"                                                                       \
   "  UPDATE jobs j"                                                                     \
-  "  SET state = 'running', attempt = j.attempt + 1, started_at = $3, lease_owner = $5," \
+  "  SET state = 'running', attempt = j.attempt + 1,"                                  \
+  "      started_at = greatest($3, j.run_at, j.created_at), lease_owner = $5,"           \
   "      lease_expires_at = $6, lease_us = $6 - $3, updated_at = $3"                    \
   "  FROM candidates WHERE j.id = candidates.id"                                        \
   "  RETURNING" QUERN_PG_JOB_COLUMNS

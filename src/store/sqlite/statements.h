@@ -121,10 +121,11 @@ inline constexpr const char* kSelectClaimCandidates = R"sql(
 
 // Statements ending in "IN (" are completed with a list of ids (multi_row.h).
 // NOT INDEXED: the ids are looked up by rowid, never found by scanning an index of
-// every available job.
+// every available job. A claim's time is read before its batch runs, so a job enqueued
+// meanwhile may look newer than it: it never starts before it was created or due.
 inline constexpr const char* kClaimJobsIn = R"sql(
   UPDATE jobs NOT INDEXED
-  SET state = 'running', attempt = attempt + 1, started_at = ?1, lease_owner = ?2, lease_expires_at = ?3,
+  SET state = 'running', attempt = attempt + 1, started_at = max(?1, run_at, created_at), lease_owner = ?2, lease_expires_at = ?3,
       lease_us = ?3 - ?1, updated_at = ?1
   WHERE state = 'available' AND id IN ()sql";
 
