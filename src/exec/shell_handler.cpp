@@ -53,8 +53,15 @@ class ShellJobObserver final : public ChildObserver {
   void on_output(OutputStream stream, const LinePiece& piece) override {
     if (stream == OutputStream::kStdout) {
       if (piece.whole_line()) return on_stdout_line(piece.text);
-      if (piece.starts_line && piece.text.starts_with("::")) {
-        log_.add_line(fmt::format("quern: ignored a :: line longer than {} bytes; logged as text", kMaxLineBytes));
+      // A `::` command too long to act on is dropped with a warning, not logged as
+      // text: a megabyte of ::result would push the rest of the log out.
+      if (const std::string_view command = shell_command_of(piece.text); piece.starts_line && !command.empty()) {
+        log_.add_line(fmt::format("quern: ignored a {} line longer than {} bytes", command, kMaxLineBytes));
+        dropping_long_directive_ = true;
+      }
+      if (dropping_long_directive_) {
+        if (piece.ends_line) dropping_long_directive_ = false;
+        return;
       }
     }
     log_.add_line(piece.text);
@@ -88,6 +95,7 @@ class ShellJobObserver final : public ChildObserver {
   LogBatcher log_;
   Json result_;  // the last ::result, null if none
   std::optional<Duration> snooze_;  // the last ::snooze
+  bool dropping_long_directive_ = false;  // inside an overlong `::` line on stdout
 };
 
 std::map<std::string, std::string> job_environment(JobContext& ctx, const ShellCommand& command) {

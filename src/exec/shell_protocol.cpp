@@ -51,6 +51,15 @@ std::optional<Json> parse_json(std::string_view text) {
 
 }  // namespace
 
+std::string_view shell_command_of(std::string_view line) {
+  if (!line.starts_with("::")) return {};
+  const std::string_view command = line.substr(0, line.find_first_of(kBlank));
+  for (std::string_view known : {"::progress", "::stage", "::checkpoint", "::result", "::snooze"}) {
+    if (command == known) return command;
+  }
+  return {};
+}
+
 ShellLine parse_shell_line(std::string_view line) {
   if (!line.starts_with("::")) return shell_line::Log{line};
   std::string_view rest = line.substr(2);

@@ -54,4 +54,7 @@ using ShellLine = std::variant<shell_line::Log, shell_line::Progress, shell_line
 // result views `line`, so it lives no longer than `line`. Never throws.
 ShellLine parse_shell_line(std::string_view line);
 
+// The known command a line (or the start of one) names, as "::result"; empty for log text.
+std::string_view shell_command_of(std::string_view line);
+
 }  // namespace quern

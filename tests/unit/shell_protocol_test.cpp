@@ -42,6 +42,15 @@ TEST(ShellProtocol, UnknownCommandIsLogText) {
   EXPECT_EQ(parse_as<shell_line::Log>("::PROGRESS 0.5").text, "::PROGRESS 0.5");
 }
 
+TEST(ShellProtocol, CommandOfALineNamesOnlyKnownCommands) {
+  EXPECT_EQ(shell_command_of("::result {\"a\":"), "::result");
+  EXPECT_EQ(shell_command_of("::progress\t0.5"), "::progress");
+  EXPECT_EQ(shell_command_of("::snooze"), "::snooze");
+  EXPECT_EQ(shell_command_of("::resulted 1"), "");
+  EXPECT_EQ(shell_command_of("::frobnicate x"), "");
+  EXPECT_EQ(shell_command_of("result 1"), "");
+}
+
 TEST(ShellProtocol, ProgressAsFraction) {
   EXPECT_DOUBLE_EQ(parse_as<shell_line::Progress>("::progress 0.42").fraction, 0.42);
   EXPECT_DOUBLE_EQ(parse_as<shell_line::Progress>("::progress 0").fraction, 0.0);
