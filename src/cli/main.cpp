@@ -2,6 +2,7 @@
 // into one line on stderr and the exit status of the contract (see README):
 // 0 ok, 1 a waited-on job did not complete, 2 usage or invalid input, 3 not found,
 // 4 illegal transition or conflict, 5 store error.
+#include <algorithm>
 #include <iostream>
 #include <string>
 
@@ -17,6 +18,13 @@ constexpr int kUsageExitStatus = 2;
 constexpr int kInternalExitStatus = 5;
 
 using quern::cli::print_error_line;
+
+// The innermost command the command line chose (`set` of `quern config set`).
+const CLI::App& chosen_command(const CLI::App& app) {
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  return *command;
+}
 
 // "quern config set": the command line's chosen commands, for pointing at their help.
 std::string chosen_command_path(const CLI::App& app) {
@@ -70,7 +78,18 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int ar
   } else if (app.get_subcommands().empty()) {
     print_error_line("a command is required (see quern --help)");
   } else {
-    print_error_line(std::string(error.what()) + " (see " + chosen_command_path(app) + " --help)");
+    const std::string help = " (see " + chosen_command_path(app) + " --help)";
+    const auto stray = app.remaining(true);
+    const auto option = std::find_if(stray.begin(), stray.end(),
+                                     [](const std::string& arg) { return arg.size() > 1 && arg[0] == '-' && arg != "--"; });
+    if (option != stray.end()) {
+      print_error_line("unknown option '" + *option + "'" + help);
+    } else if (!chosen_command(app).get_subcommands({}).empty() && !stray.empty()) {
+      // `quern config bogus`: a command group given a subcommand it does not have.
+      print_error_line(chosen_command_path(app) + " has no command '" + stray.front() + "'" + help);
+    } else {
+      print_error_line(std::string(error.what()) + help);
+    }
   }
   return kUsageExitStatus;
 }

@@ -45,8 +45,18 @@ TEST(CliUsage, NoCommandIsExitTwo) {
 
 TEST(CliUsage, UnknownOptionIsExitTwo) {
   QuernCli cli;
-  expect_one_error_line(cli.run({"ls", "--frob"}), 2, "unknown option");
+  const CliResult frob = cli.run({"ls", "--frob"});
+  expect_one_error_line(frob, 2, "unknown option");
+  EXPECT_NE(frob.err.find("unknown option '--frob' (see quern ls --help)"), std::string::npos) << frob.err;
+  // Named even when the command's own arguments follow it.
+  const CliResult misspelt = cli.run({"add", "--run-at", "2030-01-01T00:00:00Z", "--", "true"});
+  expect_one_error_line(misspelt, 2, "misspelt add option");
+  EXPECT_NE(misspelt.err.find("unknown option '--run-at'"), std::string::npos) << misspelt.err;
+  const CliResult bogus = cli.run({"config", "bogus"});
+  expect_one_error_line(bogus, 2, "unknown config subcommand");
+  EXPECT_NE(bogus.err.find("quern config has no command 'bogus'"), std::string::npos) << bogus.err;
   expect_one_error_line(cli.run({"--db"}), 2, "--db without a value");
+  EXPECT_EQ(cli.job_count(), 0u);
 }
 
 TEST(CliUsage, HelpIsExitZero) {
