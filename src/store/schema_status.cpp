@@ -22,7 +22,8 @@ SchemaStatus sqlite_status_at(int user_version) {
   status.current = user_version;
   status.latest = sqlite::latest_schema_version();
   for (int version = 1; version <= status.latest; ++version) {
-    status.migrations.push_back({version, "", version <= user_version, std::nullopt});
+    status.migrations.push_back(
+        {version, sqlite::schema_migration_description(version), version <= user_version, std::nullopt});
   }
   return status;
 }

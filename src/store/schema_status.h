@@ -14,7 +14,7 @@ namespace quern {
 
 struct SchemaMigrationStatus {
   int version = 0;
-  std::string description;         // empty where the backend keeps none (SQLite)
+  std::string description;
   bool applied = false;
   std::optional<Time> applied_at;  // when known (PostgreSQL)
 };

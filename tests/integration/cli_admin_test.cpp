@@ -12,6 +12,27 @@ bool queue_paused(const QuernCli& cli, const std::string& name) {
   return false;
 }
 
+TEST(CliMigrate, StatusNamesEachMigrationAndMigrateAppliesThemAll) {
+  QuernCli cli;
+  const CliResult before = cli.run({"migrate", "status", "--json"});
+  ASSERT_EQ(before.status, 0) << before.err;
+  const Json status = Json::parse(before.out);
+  EXPECT_EQ(status["backend"], "sqlite");
+  EXPECT_EQ(status["current"], 0);
+  ASSERT_GT(status["latest"].get<int>(), 0);
+  ASSERT_EQ(status["migrations"].size(), status["latest"].get<size_t>());
+  for (const Json& m : status["migrations"]) {
+    EXPECT_FALSE(m["description"].get<std::string>().empty()) << m.dump();
+    EXPECT_EQ(m["applied"], false) << m.dump();
+  }
+  EXPECT_EQ(cli.run({"--no-migrate", "ls"}).status, 5);  // a new file is behind too
+  ASSERT_EQ(cli.run({"migrate"}).status, 0);
+  const Json after = Json::parse(cli.run({"migrate", "status", "--json"}).out);
+  EXPECT_EQ(after["current"], status["latest"]);
+  for (const Json& m : after["migrations"]) EXPECT_EQ(m["applied"], true) << m.dump();
+  EXPECT_EQ(cli.run({"--no-migrate", "ls"}).status, 0);
+}
+
 TEST(CliPause, DefaultQueueNamedQueueAndAll) {
   QuernCli cli;
   cli.add({"--queue", "bg", "--", "true"});

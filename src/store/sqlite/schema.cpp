@@ -8,10 +8,14 @@
 namespace quern::sqlite {
 namespace {
 
+struct Migration {
+  const char* description;
+  const char* sql;
+};
+
 // Migration N brings user_version N-1 to N. Append; never edit a released one.
-constexpr const char* kMigrations[] = {
-    // 1: the first schema.
-    R"sql(
+constexpr Migration kMigrations[] = {
+    {"jobs, history, logs, queues, counts, settings", R"sql(
   CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,  -- never reused: see store_meta 'max_job_id'
     queue TEXT NOT NULL,
@@ -120,10 +124,10 @@ constexpr const char* kMigrations[] = {
     value_json TEXT NOT NULL,
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
-)sql",
+)sql"},
     // 2: pages of jobs by state (the dashboard's lists stay fast at millions of jobs),
     // and finishes per minute (its throughput chart).
-    R"sql(
+    {"pages of jobs by state, finishes per minute", R"sql(
   CREATE INDEX jobs_by_state ON jobs (state, id);
   CREATE TABLE finishes_per_minute (
     minute INTEGER NOT NULL,  -- microseconds since the epoch, a multiple of 60 s
@@ -131,21 +135,21 @@ constexpr const char* kMigrations[] = {
     n INTEGER NOT NULL,
     PRIMARY KEY (minute, state)
   ) WITHOUT ROWID;
-)sql",
+)sql"},
     // 3: fewer indexes on the hot path. Every claim and finish moved each job in and out
     // of jobs_lease_expiry and jobs_finished; their readers (lease rescue, clearing,
     // retrying failed jobs, file checks) walk jobs_by_state instead, which every move
     // updates anyway: running and blocked jobs are few, and clearing reads what it deletes.
-    R"sql(
+    {"fewer indexes on the hot path", R"sql(
   DROP INDEX jobs_lease_expiry;
   DROP INDEX jobs_finished;
   DROP INDEX jobs_blocked;
-)sql",
+)sql"},
     // 4: filtered pages read only the jobs that match. A page filtered by queue, type or
     // tag walks whichever of jobs_by_state, jobs_by_queue, jobs_by_type and job_tags has
     // the fewest entries for it. Queue and type never change, so these cost an insert and
     // a delete per job and nothing per move; only tagged jobs have job_tags rows.
-    R"sql(
+    {"filtered pages by queue, type and tag", R"sql(
   CREATE INDEX jobs_by_queue ON jobs (queue, id);
   CREATE INDEX jobs_by_type ON jobs (type, id);
   CREATE TABLE job_tags (
@@ -156,19 +160,19 @@ constexpr const char* kMigrations[] = {
   CREATE INDEX job_tags_by_job ON job_tags (job_id);
   INSERT OR IGNORE INTO job_tags (tag, job_id)
     SELECT t.value, j.id FROM jobs j, json_each(j.tags) t WHERE j.tags <> '[]';
-)sql",
+)sql"},
     // 5: pauses and resumes are counted, so a poller that looks every 100 ms sees a
     // pause and resume that both happened between two looks.
-    R"sql(
+    {"pauses and resumes counted", R"sql(
   ALTER TABLE queues ADD COLUMN pause_changes INTEGER NOT NULL DEFAULT 0;
-)sql",
+)sql"},
     // 6: the length of the lease last granted to a run, so a heartbeat that names none
     // renews by as much (not by whatever default the process it reaches has). Running
     // jobs get theirs from their expiry and the time of their last claim or heartbeat.
-    R"sql(
+    {"the length of each run's lease", R"sql(
   ALTER TABLE jobs ADD COLUMN lease_us INTEGER;
   UPDATE jobs SET lease_us = lease_expires_at - updated_at WHERE state = 'running' AND lease_expires_at > updated_at;
-)sql",
+)sql"},
 };
 
 struct DatabaseIdentity {
@@ -205,6 +209,11 @@ void check_identity(const Connection& db, const DatabaseIdentity& identity) {
 
 int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
 
+std::string schema_migration_description(int version) {
+  if (version < 1 || version > latest_schema_version()) return "";
+  return kMigrations[version - 1].description;
+}
+
 void check_quern_database(Connection& db) {
   DatabaseIdentity identity;
   try {
@@ -225,7 +234,7 @@ void migrate_schema(Connection& db) {
     const DatabaseIdentity identity = read_identity(db);
     check_identity(db, identity);
     for (int version = static_cast<int>(identity.user_version); version < latest_schema_version(); ++version) {
-      db.exec(kMigrations[version]);
+      db.exec(kMigrations[version].sql);
     }
     if (identity.user_version < latest_schema_version()) {
       db.exec(("PRAGMA application_id = " + std::to_string(kQuernApplicationId)).c_str());

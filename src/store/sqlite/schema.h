@@ -15,6 +15,9 @@ inline constexpr int kQuernApplicationId = 0x5155524E;
 // The newest schema version this build knows.
 int latest_schema_version();
 
+// What migration `version` (1 … latest) brings, for `quern migrate status`.
+std::string schema_migration_description(int version);
+
 // Reads (never writes) what identifies the file behind `db`. Throws Error(kDataLoss)
 // if it is not a database or is another program's database, and
 // Error(kFailedPrecondition) if a newer Quern made it. Call before any PRAGMA that
