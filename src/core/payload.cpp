@@ -50,6 +50,40 @@ std::string describe_json_error(const Json::exception& e) {
   return valid_utf8(what);
 }
 
+// Builds the value as nlohmann's own parser does, and remembers the first integer too
+// large for 64 bits: nlohmann would keep it as a double, silently changing its digits.
+class PayloadSax {
+ public:
+  explicit PayloadSax(Json& result) : dom_(result) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool value) { return dom_.boolean(value); }
+  bool number_integer(Json::number_integer_t value) { return dom_.number_integer(value); }
+  bool number_unsigned(Json::number_unsigned_t value) { return dom_.number_unsigned(value); }
+  bool number_float(Json::number_float_t value, const std::string& text) {
+    if (overflowed_integer_.empty() && text.find_first_not_of("-0123456789") == std::string::npos) {
+      overflowed_integer_ = text;
+    }
+    return dom_.number_float(value, text);
+  }
+  bool string(std::string& value) { return dom_.string(value); }
+  bool binary(Json::binary_t& value) { return dom_.binary(value); }
+  bool start_object(std::size_t n) { return dom_.start_object(n); }
+  bool key(std::string& value) { return dom_.key(value); }
+  bool end_object() { return dom_.end_object(); }
+  bool start_array(std::size_t n) { return dom_.start_array(n); }
+  bool end_array() { return dom_.end_array(); }
+  bool parse_error(std::size_t position, const std::string& token, const Json::exception& e) {
+    return dom_.parse_error(position, token, e);
+  }
+
+  const std::string& overflowed_integer() const { return overflowed_integer_; }
+
+ private:
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  std::string overflowed_integer_;
+};
+
 }  // namespace
 
 Json parse_payload(std::string_view text, size_t max_bytes) {
@@ -61,11 +95,18 @@ Json parse_payload(std::string_view text, size_t max_bytes) {
     throw Error::invalid_argument("invalid payload: nested deeper than " + std::to_string(kMaxPayloadDepth) +
                                   " levels");
   }
+  Json value;
+  PayloadSax sax(value);
   try {
-    return Json::parse(text);
+    Json::sax_parse(text, &sax);
   } catch (const Json::exception& e) {
     throw Error::invalid_argument("invalid payload: " + describe_json_error(e));
   }
+  if (!sax.overflowed_integer().empty()) {
+    throw Error::invalid_argument("invalid payload: the integer " + sax.overflowed_integer().substr(0, 40) +
+                                  " does not fit in 64 bits (send it as a string)");
+  }
+  return value;
 }
 
 }  // namespace quern

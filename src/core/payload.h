@@ -9,8 +9,8 @@ namespace quern {
 
 // Parses a payload (any JSON value). Throws Error(kTooLarge) past max_bytes, and
 // Error(kInvalidArgument) with the parser's position for malformed JSON, invalid UTF-8,
-// numbers out of range or nesting deeper than 512 levels (never a crash, whatever the
-// bytes).
+// numbers out of range (an integer over 64 bits too: kept as a double it would change)
+// or nesting deeper than 512 levels (never a crash, whatever the bytes).
 Json parse_payload(std::string_view text, size_t max_bytes = kDefaultMaxPayloadBytes);
 
 }  // namespace quern

@@ -97,6 +97,7 @@ TEST(HttpJobs, BadBodiesAre400AndChangeNothing) {
       R"({"type":"a","needs_files":["relative/path"]})",
       R"({"type":"a","tags":[1]})",
       R"({"type":"a","tags":"nightly"})",            // a string is not a list
+      R"({"type":"a","payload":{"n":123456789012345678901234567890}})",  // would lose digits
       R"({"type":"a","needs_files":"/tmp/x"})",
       R"({"type":"a","on_dependency_failure":"explode"})",
       R"({"type":"a","typo_field":1})",

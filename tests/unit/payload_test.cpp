@@ -59,6 +59,21 @@ TEST(ParsePayload, RejectsNumbersOutOfRange) {
   EXPECT_EQ(error_of_parse("[-1e400]").code(), ErrorCode::kInvalidArgument);
 }
 
+// nlohmann keeps an integer past 64 bits as a double, which changes its digits: refused.
+TEST(ParsePayload, RejectsIntegersBeyond64BitsButKeepsThoseWithin) {
+  const Error e = error_of_parse(R"({"n":123456789012345678901234567890})");
+  EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(std::string(e.what()).find("123456789012345678901234567890 does not fit in 64 bits"), std::string::npos)
+      << e.what();
+  EXPECT_EQ(error_of_parse("[-9223372036854775809]").code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of_parse("18446744073709551616").code(), ErrorCode::kInvalidArgument);
+  const Json edges = parse_payload(R"([18446744073709551615,-9223372036854775808,1.5e300,2e3,0.1])");
+  EXPECT_EQ(edges[0].get<uint64_t>(), 18446744073709551615ull);
+  EXPECT_EQ(edges[1].get<int64_t>(), INT64_MIN);
+  EXPECT_DOUBLE_EQ(edges[2].get<double>(), 1.5e300);
+  EXPECT_DOUBLE_EQ(edges[3].get<double>(), 2000);
+}
+
 TEST(ParsePayload, RejectsOversizeTextBeforeParsingIt) {
   std::string big(2'000'000, '{');
   Error e = error_of_parse(big);
