@@ -5,7 +5,6 @@
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <unordered_set>
 
 #include "cli/commands.h"
 #include "cli/error_output.h"
@@ -29,10 +28,8 @@ struct RetryArguments {
 
 // Checks every id with `allowed` (which throws an Error, as the store would), then, if
 // all pass, runs `act` on each; `act` returns the line to print on success.
-int for_each_job(Client& client, std::vector<JobId> ids, void (*allowed)(JobId, JobState),
+int for_each_job(Client& client, const std::vector<JobId>& ids, void (*allowed)(JobId, JobState),
                  const std::function<std::string(JobId)>& act) {
-  std::unordered_set<JobId> seen;  // an id given twice is acted on once
-  std::erase_if(ids, [&](JobId id) { return !seen.insert(id).second; });
   int status = 0;
   auto report = [&](const Error& error) {
     print_error_line(error.what());

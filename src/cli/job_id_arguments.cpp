@@ -1,5 +1,6 @@
 #include "cli/job_id_arguments.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -29,7 +30,10 @@ JobId parse_job_id(std::string_view text) {
 std::vector<JobId> parse_job_ids(const std::vector<std::string>& texts) {
   std::vector<JobId> ids;
   ids.reserve(texts.size());
-  for (const auto& text : texts) ids.push_back(parse_job_id(text));
+  for (const auto& text : texts) {
+    const JobId id = parse_job_id(text);
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
   return ids;
 }
 

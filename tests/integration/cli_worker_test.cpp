@@ -58,7 +58,8 @@ TEST(CliWait, ExitsOneWhenAJobDidNotComplete) {
   auto worker = cli.start_worker();
   const int64_t ok = cli.add({"--", "true"});
   const int64_t bad = cli.add({"--max-attempts", "1", "--", "sh", "-c", "exit 3"});
-  const CliResult result = cli.run({"wait", std::to_string(ok), std::to_string(bad)});
+  // An id given twice is waited on, and reported, once.
+  const CliResult result = cli.run({"wait", std::to_string(ok), std::to_string(bad), std::to_string(ok)});
   EXPECT_EQ(result.status, 1);
   EXPECT_EQ(result.out, "job " + std::to_string(ok) + " completed\n");
   EXPECT_EQ(result.err_lines(), 1u) << result.err;
