@@ -83,10 +83,11 @@ struct WorkerPoolOptions {
   // Called from the maintenance thread when this pool becomes (true) or stops being
   // (false) the maintenance leader of its database.
   std::function<void(bool leader)> on_leadership_change;
-  // Called from the pool's completer thread when the end of a run was refused because
-  // the job no longer ran at that attempt (its lease expired and it was rescued, or it
-  // was canceled): the run's outcome was not recorded. A finish that reached the store
-  // but whose reply was lost is recognized when retried, and is not reported.
+  // Called from a pool thread when the end of a run was refused because the job no
+  // longer ran at that attempt (its lease expired and it was rescued, or it was
+  // canceled), or when the run was stopped because its lease was found lost: the run's
+  // outcome was not recorded. A finish that reached the store but whose reply was lost
+  // is recognized when retried, and is not reported.
   std::function<void(JobId id, int attempt)> on_stale_finish;
 };
 

@@ -452,7 +452,13 @@ void WorkerPool::Impl::run_job(const std::shared_ptr<ActiveJob>& active) {
     wake_ = true;
   }
   dispatcher_cv_.notify_one();
-  if (finish) queue_finish(std::move(*finish));
+  if (finish) {
+    queue_finish(std::move(*finish));
+  } else if (reason == StopReason::kLeaseLost && options_.on_stale_finish) {
+    // The heartbeat learned first that the job was taken from this run: its outcome is
+    // as unrecorded as a finish the store refused, and says so the same way.
+    options_.on_stale_finish(active->job.id, active->job.attempt);
+  }
 }
 
 namespace {

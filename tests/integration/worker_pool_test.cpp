@@ -298,8 +298,15 @@ TEST_F(WorkerPoolTest, LostLeaseIsFencedAndTheRescuedJobRunsAgain) {
   JobId id = enqueue("stuck");
   std::atomic<int> runs{0};
   std::atomic<bool> first_stopped{false};
+  std::mutex mutex;
+  std::vector<std::pair<JobId, int>> stale;
   auto opts = options(2);
   opts.run_maintenance = false;
+  // The heartbeat, not the finish, finds the lease lost: still reported as a stale run.
+  opts.on_stale_finish = [&](JobId job, int attempt) {
+    std::lock_guard lock(mutex);
+    stale.emplace_back(job, attempt);
+  };
   WorkerPool pool(client_, opts);
   pool.handle("stuck", [&](JobContext& ctx) {
     if (++runs == 1) {
@@ -323,6 +330,8 @@ TEST_F(WorkerPoolTest, LostLeaseIsFencedAndTheRescuedJobRunsAgain) {
   EXPECT_EQ(job.result, (Json{{"from", "second"}}));
   EXPECT_EQ(job.attempt, 2);
   EXPECT_EQ(job.failures, 1);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(stale, (std::vector<std::pair<JobId, int>>{{id, 1}}));
 }
 
 // A run that ends after its job was taken from it (here: canceled from inside the
