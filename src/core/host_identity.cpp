@@ -201,6 +201,7 @@ OwnerStatus owner_status(std::string_view owner) {
   if (!stat) return signalable && errno == ENOENT ? OwnerStatus::kDead : OwnerStatus::kUnknown;
   if (stat->state == 'Z' || stat->state == 'X') return OwnerStatus::kDead;
   if (stat->start_ticks != *start_ticks) return OwnerStatus::kDead;  // the pid was reused
+  if (stat->state == 'T' || stat->state == 't') return OwnerStatus::kStopped;
   return OwnerStatus::kAlive;
 }
 

@@ -19,6 +19,7 @@ std::string process_owner(int pid);
 
 enum class OwnerStatus {
   kAlive,    // same host and boot, the pid runs and started at the recorded time
+  kStopped,  // the same, but stopped (SIGSTOP): it can act on nothing until continued
   kDead,     // same host: rebooted since, or the pid is gone, reused or a zombie
   kUnknown,  // another host or pid namespace, or not an owner string: only the lease can tell
 };

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/host_identity.h"
 #include "core/job_validation.h"
+#include "engine/maintenance.h"
+#include "exec/orphaned_runs.h"
 #include "engine/local_wakeup.h"
 #include "quern/error.h"
 #include "store/store.h"
@@ -101,7 +104,19 @@ int64_t Client::retry_failed(std::optional<std::string> queue) {
   return n;
 }
 
-Job Client::cancel(JobId id) { return store_->cancel_job(id, clock_->now()); }
+Job Client::cancel(JobId id) {
+  const std::optional<Job> before = store_->get_job(id);
+  Job canceled = store_->cancel_job(id, clock_->now());
+  // A run's own worker kills its process group when it sees the cancel; a dead or stopped
+  // worker of this host cannot, so its run's processes are found and killed here.
+  if (before && before->state == JobState::kRunning) {
+    const OwnerStatus owner = owner_status(before->lease_owner);
+    if (owner == OwnerStatus::kDead || owner == OwnerStatus::kStopped) {
+      kill_processes_of_run(job_temp_dir(default_temp_root(*store_), id, before->attempt));
+    }
+  }
+  return canceled;
+}
 
 void Client::remove(JobId id) {
   const JobState state = get(id).state;

@@ -2,6 +2,9 @@
 // jobs and is stopped by pid with SIGTERM.
 #include <signal.h>
 
+#include <fstream>
+#include <thread>
+
 #include "cli_runner.h"
 
 namespace quern::cli_test {
@@ -50,6 +53,42 @@ TEST(CliWorker, BadOptionsAreInvalidInput) {
     const CliResult result = cli.run(args);
     EXPECT_EQ(result.status, 2) << QuernCli::join(args) << ": " << result.err;
     EXPECT_EQ(result.err_lines(), 1u) << result.err;
+  }
+}
+
+// The run's own worker kills its process group on a cancel; when that worker is dead
+// (kill -9) or stopped (SIGSTOP) it cannot, so `quern cancel` does.
+TEST(CliCancel, ARunWhoseWorkerIsDeadOrStoppedIsKilledByCancel) {
+  QuernCli cli;
+  for (int signal : {SIGKILL, SIGSTOP}) {
+    auto worker = cli.start_worker();
+    const auto pid_file = cli.dir() / ("pid-" + std::to_string(signal));
+    const int64_t id = cli.add({"--", "sh", "-c", "echo $$ > " + pid_file.string() + "; exec sleep 100"});
+    pid_t job_pid = 0;
+    for (int i = 0; i < 3000 && job_pid == 0; ++i) {
+      std::ifstream(pid_file) >> job_pid;
+      if (job_pid == 0) std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_GT(job_pid, 0) << "the job never started";
+    ASSERT_EQ(kill(worker->pid(), signal), 0);
+    const CliResult canceled = cli.run({"cancel", std::to_string(id)});
+    EXPECT_EQ(canceled.status, 0) << canceled.err;
+    // Gone, or a zombie its stopped parent has not reaped yet: not running either way.
+    auto running = [&] {
+      std::ifstream stat("/proc/" + std::to_string(job_pid) + "/stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), {});
+      const size_t end = text.rfind(')');
+      return end != std::string::npos && end + 2 < text.size() && text[end + 2] != 'Z';
+    };
+    for (int i = 0; i < 500 && running(); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_FALSE(running()) << "signal " << signal << ": the job's process " << job_pid << " still runs";
+    EXPECT_EQ(cli.state(id), "canceled");
+    if (signal == SIGSTOP) {
+      kill(worker->pid(), SIGCONT);
+      EXPECT_EQ(worker->stop(), 0);
+    } else {
+      worker->stop(0);
+    }
   }
 }
 

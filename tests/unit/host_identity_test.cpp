@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +90,19 @@ TEST(HostIdentity, ThisProcessIsAlive) { EXPECT_EQ(owner_status(this_process_own
 TEST(HostIdentity, RunningChildIsAlive) {
   BlockedChild child = BlockedChild::start();
   EXPECT_EQ(owner_status(process_owner(child.pid)), OwnerStatus::kAlive);
+  child.reap();
+}
+
+TEST(HostIdentity, StoppedChildIsStoppedUntilContinued) {
+  BlockedChild child = BlockedChild::start();
+  const std::string owner = process_owner(child.pid);
+  ASSERT_EQ(kill(child.pid, SIGSTOP), 0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child.pid), &info, WSTOPPED | WNOWAIT), 0);
+  EXPECT_EQ(owner_status(owner), OwnerStatus::kStopped);
+  ASSERT_EQ(kill(child.pid, SIGCONT), 0);
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child.pid), &info, WCONTINUED), 0);
+  EXPECT_EQ(owner_status(owner), OwnerStatus::kAlive);
   child.reap();
 }
 
