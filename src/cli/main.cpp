@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -19,20 +20,17 @@ constexpr int kInternalExitStatus = 5;
 
 using quern::cli::print_error_line;
 
-// The innermost command the command line chose (`set` of `quern config set`).
-const CLI::App& chosen_command(const CLI::App& app) {
-  const CLI::App* command = &app;
-  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
-  return *command;
+// The commands the command line chose, outermost first: quern, config, set.
+std::vector<const CLI::App*> chosen_commands(const CLI::App& app) {
+  std::vector<const CLI::App*> chain = {&app};
+  while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands().front());
+  return chain;
 }
 
 // "quern config set": the command line's chosen commands, for pointing at their help.
 std::string chosen_command_path(const CLI::App& app) {
-  std::string path = app.get_name();
-  for (const CLI::App* command = &app; !command->get_subcommands().empty();) {
-    command = command->get_subcommands().front();
-    path += " " + command->get_name();
-  }
+  std::string path;
+  for (const CLI::App* command : chosen_commands(app)) path += (path.empty() ? "" : " ") + command->get_name();
   return path;
 }
 
@@ -52,7 +50,7 @@ std::string named_command(int argc, char** argv) {
 // The first option of the named command that took "--" as its value: `add --tag -- cmd`
 // leaves --tag without one (CLI11 takes the "--"), which must not pass as a tag "--".
 std::string option_missing_its_value(const CLI::App& app) {
-  for (const CLI::App* command = &app; command != nullptr;) {
+  for (const CLI::App* command : chosen_commands(app)) {
     for (const CLI::Option* option : command->get_options()) {
       if (!option->get_positional() && option->count() > 0) {
         for (const std::string& value : option->results()) {
@@ -60,8 +58,6 @@ std::string option_missing_its_value(const CLI::App& app) {
         }
       }
     }
-    const auto subcommands = command->get_subcommands();
-    command = subcommands.empty() ? nullptr : subcommands.front();
   }
   return "";
 }
@@ -77,6 +73,9 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int ar
     print_error_line("unknown command '" + leftover.front() + "' (see quern --help)");
   } else if (app.get_subcommands().empty()) {
     print_error_line("a command is required (see quern --help)");
+  } else if (const std::string valueless = option_missing_its_value(app); !valueless.empty()) {
+    // `add --tag -- ls -la`: the "--" went to --tag, so "-la" looks like an option.
+    print_error_line(valueless + " needs a value before --");
   } else {
     const std::string help = " (see " + chosen_command_path(app) + " --help)";
     const auto stray = app.remaining(true);
@@ -84,7 +83,7 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int ar
                                      [](const std::string& arg) { return arg.size() > 1 && arg[0] == '-' && arg != "--"; });
     if (option != stray.end()) {
       print_error_line("unknown option '" + *option + "'" + help);
-    } else if (!chosen_command(app).get_subcommands({}).empty() && !stray.empty()) {
+    } else if (!chosen_commands(app).back()->get_subcommands({}).empty() && !stray.empty()) {
       // `quern config bogus`: a command group given a subcommand it does not have.
       print_error_line(chosen_command_path(app) + " has no command '" + stray.front() + "'" + help);
     } else {

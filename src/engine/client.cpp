@@ -148,8 +148,8 @@ void Client::pause(const std::string& queue) {
   store_->set_queue_paused(queue, true, clock_->now());
 }
 
+// No name check: a queue paused before names were checked can still be resumed.
 void Client::resume(const std::string& queue) {
-  check_name("queue", queue);
   store_->set_queue_paused(queue, false, clock_->now());
   wake_local_pools(store_.get());
 }

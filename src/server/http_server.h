@@ -21,7 +21,7 @@ struct HttpServerOptions {
   int port = 7070;    // 0: any free port (see HttpServer::port())
   std::string token;  // empty: no token asked (the caller keeps this to loopback)
   LogFormat log_format = LogFormat::kText;
-  Duration default_lease{std::chrono::seconds(30)};    // remote leases and heartbeats that give none
+  Duration default_lease{std::chrono::seconds(30)};    // remote leases that give none
   Duration max_lease_wait{std::chrono::seconds(60)};   // a long-poll waits at most this long
   size_t max_connections = 2048;                       // served at once; more wait for a thread
   bool run_maintenance = true;                         // rescue, promotion, expiry, file checks

@@ -25,12 +25,16 @@ typedef struct pg_conn PGconn;  // libpq's connection (libpq-fe.h), needed by na
 
 namespace quern {
 
+// The lease of local and remote workers that name none; also what a heartbeat renews a
+// run by when the Quern that claimed it recorded no length.
+inline constexpr Duration kDefaultLease = std::chrono::seconds(30);
+
 struct ClaimParams {
   std::vector<std::string> queues;  // empty: every queue that is not paused
   std::vector<std::string> types;   // empty: every type
   int max = 1;
   std::string owner;   // lease owner, see core/host_identity.h
-  Duration lease{std::chrono::seconds(30)};
+  Duration lease = kDefaultLease;
   Time now;
 };
 
@@ -41,9 +45,10 @@ struct JobHeartbeat {
   // The lease is renewed to now + `lease`; without one, by the length last granted.
   std::optional<Duration> lease;
   std::optional<double> progress;
-  std::optional<int64_t> lease_us() const { return lease ? std::optional<int64_t>(lease->count()) : std::nullopt; }
   std::optional<std::string> stage;
   std::optional<Json> checkpoint;
+
+  std::optional<int64_t> lease_us() const { return lease ? std::optional<int64_t>(lease->count()) : std::nullopt; }
 };
 
 enum class FinishOutcome {

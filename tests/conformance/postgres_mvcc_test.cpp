@@ -177,7 +177,7 @@ TEST_F(PostgresMvccTest, BatchFinishesAndHeartbeatsReadTheirJobsByPrimaryKey) {
       joined_lines(raw, "EXPLAIN EXECUTE heartbeat_jobs(" + ids +
                             ", array_fill(1, ARRAY[500]), array_fill(2::bigint, ARRAY[500]),"
                             " array_fill(NULL::float8, ARRAY[500]), array_fill(NULL::text, ARRAY[500]),"
-                            " array_fill(NULL::text, ARRAY[500]), 1)");
+                            " array_fill(NULL::text, ARRAY[500]), 1, 30000000)");
   EXPECT_EQ(plans.find("Seq Scan on jobs"), std::string::npos) << plans;
   EXPECT_NE(plans.find("jobs_pkey"), std::string::npos) << plans;
 }

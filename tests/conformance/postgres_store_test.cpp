@@ -150,6 +150,34 @@ TEST_F(PostgresTest, NoMigrateRefusesASchemaThatIsBehindAndCreatesNothing) {
   EXPECT_TRUE(store->enqueue_jobs({job()}, clock_.now()).at(0).inserted);
 }
 
+// The lease-length migration gives a job running at the upgrade the length of its lease (at least the
+// default), so a heartbeat that names none keeps it.
+TEST_F(PostgresTest, MigrationGivesRunningJobsTheLengthOfTheirLease) {
+  JobId id = 0;
+  int attempt = 0;
+  {
+    auto store = open();
+    id = store->enqueue_jobs({job()}, clock_.now()).at(0).job.id;
+    ClaimParams params;
+    params.owner = "remote:w@test";
+    params.lease = 90s;
+    params.now = clock_.now();
+    attempt = store->claim_jobs(params).at(0).attempt;
+  }
+  RawSession raw(postgres_test_url().value());
+  raw.exec("ALTER TABLE " + schema_table("jobs") + " DROP COLUMN lease_us");
+  // The lease length is the newest migration.
+  raw.exec("DELETE FROM " + schema_table("quern_schema_migrations") +
+           " WHERE version = " + std::to_string(postgres::latest_schema_version()));
+  auto store = open();
+  JobHeartbeat beat;
+  beat.id = id;
+  beat.attempt = attempt;
+  const Time later = clock_.now() + 60s;
+  EXPECT_EQ(store->heartbeat_jobs({beat}, later), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  EXPECT_EQ(store->get_job(id)->lease_expires_at, std::optional<Time>(later + 90s));
+}
+
 TEST_F(PostgresTest, CommitOfAnotherProcessMovesTheCounterWithinMilliseconds) {
   auto store = open();
   const uint64_t before = store->change_counter();

@@ -357,6 +357,12 @@ TEST_F(SqliteOpen, MigrationGivesRunningJobsTheLengthOfTheirLease) {
   const Time later = start + std::chrono::seconds(60);
   EXPECT_EQ(store->heartbeat_jobs({beat}, later), (std::vector<FinishStatus>{FinishStatus::kOk}));
   EXPECT_EQ(store->get_job(id)->lease_expires_at, std::optional<Time>(later + std::chrono::seconds(90)));
+  // A run claimed by a Quern that recorded no length is renewed by the default lease.
+  store.reset();
+  raw_exec(path, "UPDATE jobs SET lease_us = NULL;");
+  store = open_store(path.string());
+  EXPECT_EQ(store->heartbeat_jobs({beat}, later), (std::vector<FinishStatus>{FinishStatus::kOk}));
+  EXPECT_EQ(store->get_job(id)->lease_expires_at, std::optional<Time>(later + std::chrono::seconds(30)));
 }
 
 }  // namespace

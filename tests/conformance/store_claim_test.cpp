@@ -142,6 +142,10 @@ TEST_P(StoreClaim, AClaimTimedBeforeTheJobWasCreatedStartsItAtItsCreation) {
   ASSERT_EQ(claimed.size(), 1u);
   EXPECT_EQ(claimed[0].started_at, std::optional<Time>(job.created_at));
   EXPECT_EQ(get(job.id).started_at, std::optional<Time>(job.created_at));
+  EXPECT_EQ(get(job.id).updated_at, job.created_at);
+  const auto history = store_->job_history(job.id);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].at, job.created_at);  // the claim, not before the enqueue
 }
 
 TEST_P(StoreClaim, OnlyPausesAndResumesThatChangeTheQueueAreCounted) {

@@ -230,6 +230,7 @@ TEST(CliAdd, BadInputIsRejectedAndChangesNothing) {
       {{"--queue", "--", "true"}, 2},
       {{"--unique", "--", "true"}, 2},
       {{"--needs-file", "--", "true"}, 2},
+      {{"--tag", "--", "ls", "-la"}, 2},  // named as --tag's fault, not as an unknown -la
   };
   for (const BadAdd& bad : cases) {
     std::vector<std::string> args = {"add"};

@@ -80,7 +80,8 @@ std::vector<Job> claim_available_jobs(Transaction& txn, const ClaimParams& param
   });
   const std::string detail = "claimed by " + params.owner;
   for (const Job& job : jobs) {
-    txn.record_move(job.id, job.queue, JobState::kAvailable, JobState::kRunning, job.attempt, now, detail);
+    txn.record_move(job.id, job.queue, JobState::kAvailable, JobState::kRunning, job.attempt, job.started_at.value_or(now),
+                    detail);
   }
   return jobs;
 }

@@ -272,7 +272,7 @@ std::vector<FinishStatus> PostgresStore::heartbeat_jobs(const std::vector<JobHea
   }
   return write([&](Transaction& txn) {
     Result r = txn.write(kHeartbeatJobs, Params().add(ids).add(attempts).add(leases).add(progress).add(stages)
-                                             .add(checkpoints).add(now));
+                                             .add(checkpoints).add(now).add(kDefaultLease.count()));
     std::set<std::pair<JobId, int>> kept;
     for (int i = 0; i < r.rows(); ++i) kept.emplace(r.int64(i, 0), r.integer(i, 1));
     std::vector<FinishStatus> statuses;

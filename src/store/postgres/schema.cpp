@@ -186,9 +186,11 @@ constexpr Migration kPgMigrations[] = {
     {"the length of each run's lease", R"sql(
   -- A heartbeat that names no lease renews by the one last granted (not by whatever
   -- default the server it reaches has). Running jobs get theirs from their expiry and
-  -- the time of their last claim or heartbeat.
+  -- the time of their last claim or heartbeat, at least the default 30 s (a priority
+  -- change also moves that time).
   ALTER TABLE jobs ADD COLUMN lease_us bigint;
-  UPDATE jobs SET lease_us = lease_expires_at - updated_at WHERE state = 'running' AND lease_expires_at > updated_at;
+  UPDATE jobs SET lease_us = greatest(lease_expires_at - updated_at, 30000000)
+  WHERE state = 'running' AND lease_expires_at IS NOT NULL;
 )sql"},
 };
 

@@ -187,7 +187,8 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
   "  UPDATE jobs j"                                                                     \
   "  SET state = 'running', attempt = j.attempt + 1,"                                  \
   "      started_at = greatest($3, j.run_at, j.created_at), lease_owner = $5,"           \
-  "      lease_expires_at = $6, lease_us = $6 - $3, updated_at = $3"                    \
+  "      lease_expires_at = $6, lease_us = $6 - $3,"                                    \
+  "      updated_at = greatest($3, j.run_at, j.created_at)"                             \
   "  FROM candidates WHERE j.id = candidates.id"                                        \
   "  RETURNING" QUERN_PG_JOB_COLUMNS
 
@@ -217,12 +218,13 @@ inline constexpr Statement kClaimJobsOfAnyType{"quern_claim_jobs_of_any_type", R
 
 // --- running jobs (fenced by state = 'running' AND attempt) --------------------------
 
-// $1 id[] $2 attempt[] $3 lease length[] (NULL: the one last granted) $4 progress[]
-// $5 stage[] $6 checkpoint[] $7 now.
+// $1 id[] $2 attempt[] $3 lease length[] (NULL: the one last granted, or $8 for a run
+// claimed by a Quern that did not record it) $4 progress[] $5 stage[] $6 checkpoint[]
+// $7 now.
 inline constexpr Statement kHeartbeatJobs{"quern_heartbeat_jobs", R"sql(
   UPDATE jobs j
-  SET lease_expires_at = coalesce($7 + coalesce(b.lease_us, j.lease_us), j.lease_expires_at),
-      lease_us = coalesce(b.lease_us, j.lease_us), progress = coalesce(b.progress, j.progress),
+  SET lease_expires_at = $7 + coalesce(b.lease_us, j.lease_us, $8),
+      lease_us = coalesce(b.lease_us, j.lease_us, $8), progress = coalesce(b.progress, j.progress),
       stage = coalesce(b.stage, j.stage), checkpoint = coalesce(b.checkpoint::json, j.checkpoint), updated_at = $7
   FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::double precision[], $5::text[], $6::text[])
        AS b(id, attempt, lease_us, progress, stage, checkpoint)

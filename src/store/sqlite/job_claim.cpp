@@ -129,7 +129,8 @@ std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& 
     if (it == claimed.end()) continue;
     Job& job = it->second;
     if (job.state != JobState::kRunning || job.lease_owner != params.owner) continue;  // cannot happen: see above
-    txn.record_move(job.id, job.queue, JobState::kAvailable, JobState::kRunning, job.attempt, now, detail);
+    txn.record_move(job.id, job.queue, JobState::kAvailable, JobState::kRunning, job.attempt, job.started_at.value_or(now),
+                    detail);
     jobs.push_back(std::move(job));
   }
   return jobs;

@@ -168,10 +168,12 @@ constexpr Migration kMigrations[] = {
 )sql"},
     // 6: the length of the lease last granted to a run, so a heartbeat that names none
     // renews by as much (not by whatever default the process it reaches has). Running
-    // jobs get theirs from their expiry and the time of their last claim or heartbeat.
+    // jobs get theirs from their expiry and the time of their last claim or heartbeat, at
+    // least the default 30 s (a priority change also moves that time).
     {"the length of each run's lease", R"sql(
   ALTER TABLE jobs ADD COLUMN lease_us INTEGER;
-  UPDATE jobs SET lease_us = lease_expires_at - updated_at WHERE state = 'running' AND lease_expires_at > updated_at;
+  UPDATE jobs SET lease_us = max(lease_expires_at - updated_at, 30000000)
+  WHERE state = 'running' AND lease_expires_at IS NOT NULL;
 )sql"},
 };
 

@@ -221,7 +221,7 @@ std::vector<FinishStatus> SqliteStore::heartbeat_jobs(const std::vector<JobHeart
       const auto& beat = beats[i];
       auto q = txn.db().prepare(kHeartbeatJob);
       q->bind(1, beat.id).bind(2, beat.attempt).bind(3, beat.lease_us()).bind(4, beat.progress);
-      q->bind(5, beat.stage).bind(6, checkpoints[i]).bind(7, now);
+      q->bind(5, beat.stage).bind(6, checkpoints[i]).bind(7, now).bind(8, kDefaultLease.count());
       q->run();
       statuses.push_back(txn.db().changes() == 1 ? FinishStatus::kOk : FinishStatus::kStale);
     }

@@ -125,18 +125,19 @@ inline constexpr const char* kSelectClaimCandidates = R"sql(
 // meanwhile may look newer than it: it never starts before it was created or due.
 inline constexpr const char* kClaimJobsIn = R"sql(
   UPDATE jobs NOT INDEXED
-  SET state = 'running', attempt = attempt + 1, started_at = max(?1, run_at, created_at), lease_owner = ?2, lease_expires_at = ?3,
-      lease_us = ?3 - ?1, updated_at = ?1
+  SET state = 'running', attempt = attempt + 1, started_at = max(?1, run_at, created_at),
+      updated_at = max(?1, run_at, created_at), lease_owner = ?2, lease_expires_at = ?3, lease_us = ?3 - ?1
   WHERE state = 'available' AND id IN ()sql";
 
 inline constexpr const char* kSelectJobsIn = "SELECT" QUERN_JOB_COLUMNS "FROM jobs WHERE id IN (";
 
 // --- running jobs (fenced by state = 'running' AND attempt) ------------------------
 
-// ?3 the lease's new length, or NULL for the one last granted.
+// ?3 the lease's new length, or NULL for the one last granted (?8 for a run claimed by
+// a Quern that did not record it).
 inline constexpr const char* kHeartbeatJob = R"sql(
   UPDATE jobs
-  SET lease_expires_at = coalesce(?7 + coalesce(?3, lease_us), lease_expires_at), lease_us = coalesce(?3, lease_us),
+  SET lease_expires_at = ?7 + coalesce(?3, lease_us, ?8), lease_us = coalesce(?3, lease_us, ?8),
       progress = coalesce(?4, progress), stage = coalesce(?5, stage), checkpoint = coalesce(?6, checkpoint),
       updated_at = ?7
   WHERE id = ?1 AND state = 'running' AND attempt = ?2

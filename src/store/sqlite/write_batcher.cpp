@@ -4,15 +4,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "quern/error.h"
+#include "store/sqlite/sqlite_error.h"
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
 
 void WriteBatcher::run(const Work& work) {
-  Pending mine{&work, std::chrono::steady_clock::now(), nullptr, false};
   std::unique_lock lock(mutex_);
+  Pending mine{&work, lock_wait_so_far(), nullptr, false};
   pending_.push_back(&mine);
   batch_done_.wait(lock, [&] { return mine.done || !leader_active_; });
   if (!mine.done) {
@@ -61,33 +63,53 @@ void WriteBatcher::run_one(WriteTransaction& txn, Pending& pending, bool own_sav
   }
 }
 
+Duration WriteBatcher::lock_wait_so_far() const {
+  if (!lock_wait_started_) return lock_waited_;
+  return lock_waited_ + std::chrono::duration_cast<Duration>(SteadyClock::now() - *lock_wait_started_);
+}
+
 bool WriteBatcher::begin_within_busy_timeouts(std::vector<Pending*>& batch, const Pending& leader) {
-  using SteadyClock = std::chrono::steady_clock;
-  // SQLite's busy handler sleeps in steps of up to 100 ms: a write this close to its
-  // deadline has had its wait.
-  constexpr auto kSlack = std::chrono::milliseconds(10);
+  // The busy timeout is set in whole milliseconds: a write this close to its limit has
+  // had its wait.
+  constexpr auto kSlack = std::chrono::milliseconds(2);
   while (!batch.empty()) {
-    // Wait for the lock only as long as the oldest write has left...
-    const auto waited = std::chrono::duration_cast<Duration>(SteadyClock::now() - batch.front()->arrived);
-    writer_.set_busy_timeout(busy_timeout_ - waited);
-    try {
-      writer_.prepare(kBeginImmediate)->run();
-      return true;
-    } catch (const Error&) {
-      if ((sqlite3_errcode(writer_.handle()) & 0xff) != SQLITE_BUSY) throw;
-      // ...then fail the writes whose time is up, at once; the others wait on.
-      const auto now = SteadyClock::now();
-      const std::exception_ptr busy = std::current_exception();
-      std::vector<Pending*> expired;
-      std::erase_if(batch, [&](Pending* p) {
-        if (now - p->arrived + kSlack < busy_timeout_) return false;
-        p->error = busy;
-        expired.push_back(p);
-        return true;
-      });
-      release(expired);
-      if (std::find(expired.begin(), expired.end(), &leader) != expired.end()) return false;
+    // Wait for the lock only as long as the write that waited most has left...
+    Duration most_waited{0};
+    {
+      std::lock_guard lock(mutex_);
+      const Duration so_far = lock_wait_so_far();
+      for (const Pending* p : batch) most_waited = std::max(most_waited, so_far - p->lock_wait_at_arrival);
+      lock_wait_started_ = SteadyClock::now();
     }
+    writer_.set_busy_timeout(busy_timeout_ - most_waited);
+    const int rc = sqlite3_exec(writer_.handle(), kBeginImmediate, nullptr, nullptr, nullptr);
+    Duration so_far;
+    {
+      std::lock_guard lock(mutex_);
+      lock_waited_ = lock_wait_so_far();
+      lock_wait_started_.reset();
+      so_far = lock_waited_;
+    }
+    if (rc == SQLITE_OK) return true;
+    std::exception_ptr error;
+    try {
+      throw_sqlite_error(writer_.handle(), rc, std::string("run ") + kBeginImmediate);
+    } catch (const Error&) {
+      error = std::current_exception();
+    }
+    if ((rc & 0xff) != SQLITE_BUSY) std::rethrow_exception(error);
+    // ...then fail the writes whose time is up, at once; the others wait on.
+    std::vector<Pending*> expired;
+    std::erase_if(batch, [&](Pending* p) {
+      if (so_far - p->lock_wait_at_arrival + kSlack < busy_timeout_) return false;
+      p->error = error;
+      expired.push_back(p);
+      return true;
+    });
+    release(expired);
+    if (std::find(expired.begin(), expired.end(), &leader) != expired.end()) return false;
+    // SQLite answers busy without waiting in a few cases: do not spin on it.
+    if (expired.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return false;
 }

@@ -6,15 +6,18 @@
 // BEGIN IMMEDIATE … COMMIT, each inside its own savepoint (a failing write rolls back
 // only itself and its caller gets the exception), then wakes the others. Writes that
 // arrive meanwhile wait and form the next batch. A write waits for other processes'
-// locks at most the busy timeout in all, also when it first waited for a batch that was
-// itself waiting for a lock.
+// locks at most the busy timeout in all, counting the time it waited for a batch that
+// was itself waiting for such a lock, and not the time it waited for this process's
+// own batches to run.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -32,17 +35,20 @@ class WriteBatcher {
   WriteBatcher(Connection& writer, Duration busy_timeout) : writer_(writer), busy_timeout_(busy_timeout) {}
 
   // Runs `work` in the next batch and returns once that batch committed; rethrows
-  // what `work` threw (then nothing of it was written), or the error that failed the
-  // whole batch (then nothing of the batch was written). Thread-safe.
+  // what `work` threw (then nothing of it was written), the error that failed the
+  // whole batch (then nothing of the batch was written), or, as soon as its busy
+  // timeout ran out waiting for another process's lock, that busy error. Thread-safe.
   void run(const Work& work);
 
   // Batches committed by this object so far that changed something.
   uint64_t commits() const;
 
  private:
+  using SteadyClock = std::chrono::steady_clock;
+
   struct Pending {
     const Work* work;
-    std::chrono::steady_clock::time_point arrived;
+    Duration lock_wait_at_arrival;  // lock_wait_so_far() when it arrived
     std::exception_ptr error;
     bool done = false;
   };
@@ -57,6 +63,10 @@ class WriteBatcher {
   bool begin_within_busy_timeouts(std::vector<Pending*>& batch, const Pending& leader);
   // Wakes the callers of `writes`, done (their Pending may be gone once this returns).
   void release(const std::vector<Pending*>& writes);
+  // How long this process has waited, in all, for other processes' locks (a clock
+  // that runs only while a BEGIN waits): a write has waited the difference between
+  // now and its arrival. Requires mutex_.
+  Duration lock_wait_so_far() const;
   void run_one(WriteTransaction& txn, Pending& pending, bool own_savepoint);
 
   Connection& writer_;
@@ -68,6 +78,8 @@ class WriteBatcher {
   bool leader_active_ = false;      // guarded by mutex_
   std::vector<Pending*> pending_;   // guarded by mutex_
   uint64_t commits_ = 0;            // guarded by mutex_
+  Duration lock_waited_{0};         // guarded by mutex_: BEGINs that ended
+  std::optional<SteadyClock::time_point> lock_wait_started_;  // guarded by mutex_: the BEGIN waiting now
 };
 
 }  // namespace quern::sqlite
