@@ -7,6 +7,7 @@
 
 #include "exec/child_process.h"
 #include "exec/log_batcher.h"
+#include "exec/orphaned_runs.h"
 #include "exec/shell_payload.h"
 #include "exec/shell_protocol.h"
 #include "quern/error.h"
@@ -156,6 +157,11 @@ Outcome run_shell_job(JobContext& ctx, const ShellHandlerOptions& options) {
   child.reset();
 
   if (run.stopped) {
+    // A process that left the group (setsid) still carries the run's QUERN_TMPDIR: a
+    // stopped job stops whole, as a rescued one does.
+    if (const int escaped = kill_processes_of_run(ctx.temp_dir()); escaped > 0) {
+      observer.note(fmt::format("quern: killed {} process(es) of the job outside its process group", escaped));
+    }
     std::string error = fmt::format("stopped: {}", stop_reason_text(ctx.stop_reason()));
     observer.note(fmt::format("quern: {} ({})", error, run.status.describe()));
     observer.flush_log();

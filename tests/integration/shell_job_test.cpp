@@ -433,6 +433,23 @@ TEST_F(ShellJobTest, StopKillsTheWholeProcessGroup) {
   EXPECT_EQ(log.find("SIGKILL"), std::string::npos) << log;
 }
 
+// A process that left the job's group (setsid) is found by the run's QUERN_TMPDIR and
+// stopped with it, as a rescue after kill -9 would.
+TEST_F(ShellJobTest, StopKillsProcessesThatLeftTheGroupToo) {
+  auto ctx = context(sh(R"(setsid sh -c 'echo "::stage $$"; exec sleep 100' & sleep 100)"));
+  ShellHandlerOptions options;
+  options.kill_grace = 30s;
+  auto outcome = std::async(std::launch::async, [&] { return run(*ctx, options); });
+  const pid_t escaped = std::stoi(ctx->wait_for_stage());
+  EXPECT_FALSE(process_gone(escaped));
+  ctx->request_stop(StopReason::kShutdown);
+  EXPECT_EQ(outcome.get().error, "stopped: shutdown");
+  for (int i = 0; i < 500 && !process_gone(escaped); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(process_gone(escaped));
+  EXPECT_NE(ctx->log_text().find("quern: killed 1 process(es) of the job outside its process group"), std::string::npos)
+      << ctx->log_text();
+}
+
 TEST_F(ShellJobTest, ACommandIgnoringSigtermIsKilledAfterTheGrace) {
   auto ctx = context(sh(R"(trap "" TERM; sleep 100 & echo "::stage $!"; wait)"));
   ASSERT_EQ(ShellHandlerOptions{}.kill_grace, Duration(2s));
