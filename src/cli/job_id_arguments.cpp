@@ -1,8 +1,8 @@
 #include "cli/job_id_arguments.h"
 
-#include <algorithm>
 #include <charconv>
 #include <string>
+#include <unordered_set>
 
 #include "quern/error.h"
 
@@ -30,9 +30,10 @@ JobId parse_job_id(std::string_view text) {
 std::vector<JobId> parse_job_ids(const std::vector<std::string>& texts) {
   std::vector<JobId> ids;
   ids.reserve(texts.size());
+  std::unordered_set<JobId> seen;  // `quern rm $(seq 100000)` must not be quadratic
   for (const auto& text : texts) {
     const JobId id = parse_job_id(text);
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (seen.insert(id).second) ids.push_back(id);
   }
   return ids;
 }
