@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "quern/client.h"
+#include "quern/error.h"
 #include "quern/job.h"
 
 namespace quern {
@@ -89,6 +90,10 @@ struct WorkerPoolOptions {
   // outcome was not recorded. A finish that reached the store but whose reply was lost
   // is recognized when retried, and is not reported.
   std::function<void(JobId id, int attempt)> on_stale_finish;
+  // Called from a pool thread when a store call of the pool fails (claiming, recording
+  // finishes, heartbeats): the pool keeps trying, so this is how the failure is seen.
+  // Called when failures begin and again if the error changes, not at every retry.
+  std::function<void(const Error& error)> on_store_error;
 };
 
 class WorkerPool {
@@ -101,7 +106,8 @@ class WorkerPool {
   // Registers the handler for a job type. Call before start().
   void handle(const std::string& type, Handler handler);
 
-  // Rescues jobs left by dead processes of this host, then starts claiming.
+  // Rescues jobs left by dead processes of this host, then starts claiming. Throws
+  // (and starts nothing) if the store cannot take writes: a read-only database, say.
   void start();
   // Graceful stop: stop claiming, let handlers finish within the grace period, then ask
   // them to stop and return their jobs to available without counting a failure.

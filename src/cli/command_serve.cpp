@@ -109,11 +109,15 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
       http.log().warn("a run ended too late: its lease was lost or it was canceled; its outcome was not recorded",
                       {{"job", id}, {"attempt", attempt}});
     };
+    settings.pool.on_store_error = [&http](const Error& error) {
+      http.log().error("the worker pool's store call failed; retrying", {{"error", error.what()}});
+    };
     pool.emplace(client, settings.pool);
     pool->handle(std::string(kShellType), http.counted(make_shell_handler()));
   }
-  http.start();
+  // The pool first: a store it cannot write to fails the start before the port is bound.
   if (pool) pool->start();
+  http.start();
   http.log().info("listening on " + http.url(), {{"dashboard", http.url() + "/"},
                                                    {"slots", settings.concurrency},
                                                    {"database", resolved_db_url(global)},

@@ -38,6 +38,9 @@ WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
                      " ended too late: its lease was lost or it was canceled, so the outcome was not recorded\n"
               << std::flush;
   };
+  options.on_store_error = [](const Error& error) {
+    std::cerr << "quern worker: store error, retrying: " + std::string(error.what()) + "\n" << std::flush;
+  };
   options.queues = args.queues;
   for (const auto& queue : options.queues) {
     if (queue.empty()) throw Error::invalid_argument("--queue needs a non-empty name");

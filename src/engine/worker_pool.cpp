@@ -116,6 +116,9 @@ class WorkerPool::Impl {
   void send_heartbeats(bool only_with_reports);
   // Returns true if a change could not be checked yet (a job too young to look at).
   bool check_timeouts_and_cancels(bool counter_changed);
+  // A store call failed / worked: on_store_error hears of each new failure, once.
+  void store_failed(const Error& error);
+  void store_worked();
   std::vector<std::shared_ptr<ActiveJob>> snapshot_active();
 
   std::shared_ptr<Client> client_;
@@ -156,6 +159,9 @@ class WorkerPool::Impl {
   std::mutex background_mutex_;
   std::condition_variable background_cv_;
   bool background_stop_ = false;
+
+  std::mutex store_error_mutex_;
+  std::optional<std::string> reported_store_error_;  // guarded by store_error_mutex_
 
   std::atomic<int64_t> jobs_finished_{0};
   std::atomic<bool> started_{false};
@@ -239,8 +245,10 @@ void WorkerPool::Impl::handle(const std::string& type, Handler handler) {
 }
 
 void WorkerPool::Impl::start() {
-  if (started_.exchange(true)) return;
+  if (started_) return;
   if (handlers_.empty()) throw Error::failed_precondition("a worker pool needs at least one handler");
+  store_->check_writable();
+  if (started_.exchange(true)) return;
   // Jobs left running by dead processes of this host are rescued before we claim, so
   // a restart picks its own interrupted work up again at once.
   maintenance_->rescue_dead_owners();
@@ -369,9 +377,11 @@ void WorkerPool::Impl::dispatcher_loop() {
       params.lease = options_.lease;
       params.now = clock_->now();
       jobs = store_->claim_jobs(params);
+      store_worked();
       next_due = Time::max();
       if (static_cast<int>(jobs.size()) < want) next_due = store_->next_scheduled_at(options_.queues).value_or(Time::max());
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      store_failed(e);
       // The store is busy or unreachable: try again shortly rather than spin.
       std::unique_lock lock(mutex_);
       dispatcher_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return claiming_stopped_; });
@@ -560,6 +570,7 @@ void WorkerPool::Impl::completer_loop() {
     while (true) {
       try {
         const auto statuses = store_->finish_jobs(batch, clock_->now());
+        store_worked();
         for (size_t i = 0; i < statuses.size(); ++i) {
           if (statuses[i] == FinishStatus::kOk || (may_have_landed && finish_was_recorded(batch[i]))) {
             ++jobs_finished_;
@@ -568,7 +579,8 @@ void WorkerPool::Impl::completer_loop() {
           }
         }
         break;
-      } catch (const Error&) {
+      } catch (const Error& e) {
+        store_failed(e);
         may_have_landed = true;
         lock.lock();
         const bool give_up = completer_stop_ && SteadyClock::now() - first_try >= kGiveUpWhenStopping;
@@ -621,7 +633,8 @@ void WorkerPool::Impl::send_heartbeats(bool only_with_reports) {
   std::vector<FinishStatus> statuses;
   try {
     statuses = store_->heartbeat_jobs(beats, clock_->now());
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    store_failed(e);
     return;  // the lease has slack; the next beat tries again
   }
   for (size_t i = 0; i < statuses.size() && i < sent.size(); ++i) {
@@ -716,6 +729,18 @@ void WorkerPool::Impl::maintenance_loop() {
     lock.lock();
     background_cv_.wait_for(lock, kMaintenanceInterval, [&] { return background_stop_; });
   }
+}
+
+void WorkerPool::Impl::store_failed(const Error& error) {
+  std::lock_guard lock(store_error_mutex_);
+  if (reported_store_error_ == error.what()) return;
+  reported_store_error_ = error.what();
+  if (options_.on_store_error) options_.on_store_error(error);
+}
+
+void WorkerPool::Impl::store_worked() {
+  std::lock_guard lock(store_error_mutex_);
+  reported_store_error_.reset();
 }
 
 void WorkerPool::Impl::save_checkpoint(ActiveJob& active, const Json& checkpoint) {

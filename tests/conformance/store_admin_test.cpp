@@ -12,6 +12,17 @@ using namespace std::chrono_literals;
 
 QUERN_STORE_SUITE(StoreAdmin);
 
+// A worker asks this at start-up: on a store that takes writes it passes and changes
+// nothing (no job, no history entry, no change seen by other processes' pollers).
+TEST_P(StoreAdmin, CheckWritablePassesAndChangesNothing) {
+  const Job job = enqueue(new_job());
+  const auto history_before = store_->history_since(0, 100);
+  advance(1min);
+  store_->check_writable();
+  EXPECT_EQ(store_->history_since(0, 100).size(), history_before.size());
+  EXPECT_EQ(store_->get_job(job.id)->updated_at, job.updated_at);
+  expect_counts_match_jobs();
+}
 
 TEST_P(StoreAdmin, RetryFailedJobResetsFailuresAndKeepsAttemptAndHistory) {
   NewJob n = new_job();

@@ -1,5 +1,8 @@
 // Usage errors, the database location, and databases that cannot be used: each is one
 // line on stderr with the contract's exit status, and changes nothing.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -114,6 +117,44 @@ TEST(CliDatabase, EmptyDbOrUnknownSchemeIsExitTwoAndCreatesNothing) {
   expect_one_error_line(cli.run_bare({"--db", "postgress://localhost/q", "ls"}, with_home), 2, "typo of postgres");
   EXPECT_FALSE(std::filesystem::exists(cli.dir() / "xdg"));
   EXPECT_FALSE(std::filesystem::exists(cli.dir() / "mysql:"));
+}
+
+// A database its user may read but not write: every read command works; a command
+// that writes, and a worker (which could never record a run), fail at once with exit 5
+// instead of idling. Root ignores file modes, so as root the commands run as nobody.
+TEST(CliDatabase, ReadOnlyFileIsReadableButAWorkerOnItIsExitFive) {
+  QuernCli cli;
+  ASSERT_EQ(cli.run({"add", "--", "true"}).status, 0);
+  std::filesystem::permissions(cli.db(), std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                             std::filesystem::perms::others_read);
+  std::vector<std::string> as_user;
+  if (geteuid() == 0) {
+    constexpr uid_t kNobody = 65534;
+    ASSERT_EQ(chown(cli.dir().c_str(), kNobody, kNobody), 0);
+    for (const auto& entry : std::filesystem::directory_iterator(cli.dir())) {
+      ASSERT_EQ(chown(entry.path().c_str(), kNobody, kNobody), 0) << entry.path();
+    }
+    as_user = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  }
+  auto run_as_user = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = as_user;
+    argv.insert(argv.end(), {QUERN_BINARY, "--db", cli.db().string()});
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions options;
+    options.cwd = cli.dir();
+    return run_program(argv, options);
+  };
+  const CliResult listed = run_as_user({"ls", "--json"});
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  EXPECT_EQ(Json::parse(listed.out).at(0).at("state"), "available");
+  expect_one_error_line(run_as_user({"add", "--", "true"}), 5, "add");
+  const CliResult worker = run_as_user({"worker"});
+  expect_one_error_line(worker, 5, "worker");
+  EXPECT_NE(worker.err.find("readonly"), std::string::npos) << worker.err;
+  const CliResult after = run_as_user({"ls", "--json"});
+  ASSERT_EQ(after.status, 0) << after.err;
+  EXPECT_EQ(Json::parse(after.out).size(), 1u);
+  EXPECT_EQ(Json::parse(after.out).at(0).at("state"), "available");
 }
 
 TEST(CliDatabase, DirectoryIsExitFive) {

@@ -2,6 +2,7 @@
 // graceful stop, cancel, lost leases, checkpoints and start-up rescue. Time that the
 // store sees comes from a SimulatedClock; the tests wait on job states, not on sleeps.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -460,6 +461,77 @@ TEST_F(WorkerPoolTest, OnlyRegisteredTypesAreClaimed) {
   wait_for_state(mine, JobState::kCompleted);
   pool.stop();
   EXPECT_EQ(client_->get(other).state, JobState::kAvailable);
+}
+
+// A pool whose store calls fail keeps trying, and says so once per failure, not at
+// every retry; its jobs run when the store can be written again.
+TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
+  StoreOptions store_options;
+  store_options.busy_timeout = 100ms;
+  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  std::mutex mutex;
+  std::vector<std::string> reported;
+  auto opts = options();
+  opts.on_store_error = [&](const Error& error) {
+    std::lock_guard lock(mutex);
+    reported.emplace_back(error.what());
+  };
+  WorkerPool pool(client, opts);
+  pool.handle("rip", [](JobContext&) { return Outcome::completed(); });
+  pool.start();
+  // Another process holds the write lock: every claim stays busy past the timeout.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  size_t count = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex);
+      count = reported.size();
+    }
+    if (count > 0) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(count, 1u);
+  std::this_thread::sleep_for(2500ms);  // two more idle rechecks, each a failed claim
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(reported.size(), 1u);
+    EXPECT_NE(reported[0].find("locked"), std::string::npos) << reported[0];
+  }
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  const JobId id = enqueue("rip");
+  EXPECT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
+  pool.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(reported.size(), 1u);
+}
+
+// A store that can never take a write (a read-only file, say) fails start() at once.
+TEST_F(WorkerPoolTest, StartFailsOnAStoreThatCannotBeWritten) {
+  StoreOptions store_options;
+  store_options.busy_timeout = 100ms;
+  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WorkerPool pool(client, options());
+  pool.handle("rip", [](JobContext&) { return Outcome::completed(); });
+  try {
+    pool.start();
+    ADD_FAILURE() << "expected start() to fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
+  }
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  // Nothing was started: a later start() works.
+  const JobId id = enqueue("rip");
+  pool.start();
+  EXPECT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
+  pool.stop();
 }
 
 TEST_F(WorkerPoolTest, RejectsBadOptions) {

@@ -48,7 +48,10 @@ void throw_postgres_error(pg_conn* conn, const pg_result* result, std::string_vi
   if (cls == "53") throw Error::resource_exhausted(message);
   if (cls == "54") throw Error::too_large(message);
   if (cls == "22") throw Error::invalid_argument(message);
-  if (cls == "28" || sqlstate == "3D000") throw Error::unavailable(message);
+  // No login, no database, a read-only server or transaction, no privilege to write.
+  if (cls == "28" || sqlstate == "3D000" || sqlstate == "25006" || sqlstate == "42501") {
+    throw Error::unavailable(message);
+  }
   throw Error::internal(message);
 }
 

@@ -699,6 +699,10 @@ std::optional<Json> PostgresStore::get_setting(const std::string& key) {
   });
 }
 
+void PostgresStore::check_writable() {
+  write([](Transaction& txn) { txn.write(kProbeWrite); });
+}
+
 void PostgresStore::put_setting(const std::string& key, const Json& value, Time now) {
   if (key.empty()) throw Error::invalid_argument("setting key must not be empty");
   const std::string text = value.dump();

@@ -76,6 +76,7 @@ class PostgresStore final : public Store {
 
   std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) override;
   uint64_t change_counter() override;
+  void check_writable() override;
   std::string database_id() override { return database_id_; }
 
   // Runs on the caller's connection, its Quern tables qualified with this store's

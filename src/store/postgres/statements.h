@@ -47,6 +47,9 @@ inline constexpr Statement kRecordMigration{"quern_record_migration", R"sql(
 inline constexpr Statement kSelectDatabaseId{"quern_select_database_id",
                                              "SELECT value FROM store_meta WHERE key = 'database_id'"};
 
+// A write that changes nothing: refused all the same by a read-only server or role.
+inline constexpr Statement kProbeWrite{"quern_probe_write", "UPDATE store_meta SET value = value WHERE false"};
+
 // --- transactions --------------------------------------------------------------------
 
 // The end of every transaction that moved jobs: under an advisory lock held until

@@ -13,10 +13,12 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
   // this failure (it names the constraint, the table, the file).
   const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
   const char* raw = db != nullptr && (extended & 0xff) == (rc & 0xff) ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  // The user reads the file and what went wrong; the statement is for a bug report.
+  // The user reads the file and what went wrong. The statement is named only where it
+  // helps a bug report: a locked, full, read-only or corrupt file is not about one.
   const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
   const std::string database = file != nullptr && *file != '\0' ? "database " + std::string(file) : "database";
-  const std::string detail = " (sqlite code " + std::to_string(extended) + ", " + std::string(what) + ")";
+  const std::string code = " (sqlite code " + std::to_string(extended);
+  const std::string detail = code + ")";
   std::string message = database + ": " + raw + detail;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -37,7 +39,7 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_TOOBIG:
       throw Error::too_large(std::move(message));
     default:
-      throw Error::internal(std::move(message));
+      throw Error::internal(database + ": " + raw + code + ", " + std::string(what) + ")");
   }
 }
 

@@ -636,6 +636,10 @@ std::optional<Json> SqliteStore::get_setting(const std::string& key) {
   return parse_setting(key, q->text_view(0));
 }
 
+void SqliteStore::check_writable() {
+  write([](WriteTransaction& txn) { txn.db().prepare(kProbeWrite)->run(); });
+}
+
 void SqliteStore::put_setting(const std::string& key, const Json& value, Time now) {
   if (key.empty()) throw Error::invalid_argument("setting key must not be empty");
   const std::string text = value.dump();

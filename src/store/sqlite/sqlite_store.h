@@ -71,6 +71,7 @@ class SqliteStore final : public Store {
 
   std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) override;
   uint64_t change_counter() override;
+  void check_writable() override;
   std::string database_id() override { return database_id_; }
 
   // A lease row in store_meta (leadership.cpp): who holds it and until when.
