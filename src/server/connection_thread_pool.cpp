@@ -1,5 +1,6 @@
 #include "server/connection_thread_pool.h"
 
+#include <malloc.h>
 #include <pthread.h>
 
 namespace quern::server {
@@ -62,9 +63,14 @@ void ConnectionThreadPool::run() {
     task = nullptr;  // the connection's state goes with it, before the next wait
     lock.lock();
   }
-  // The last touch of this pool: shutdown() returns only after every thread is here.
-  --threads_;
+  // The last touch of this pool: shutdown() returns only after every thread is here
+  // (and has let go of the lock).
+  const bool burst_over = !shutdown_ && --threads_ == kThreadsKeptIdle;
   exited_cv_.notify_all();
+  lock.unlock();
+  // The connections of a burst are gone: give what their requests freed back to the
+  // system, which glibc would otherwise keep in its per-thread arenas.
+  if (burst_over) malloc_trim(0);
 }
 
 void ConnectionThreadPool::shutdown() {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -13,6 +14,7 @@
 
 #include "quern/error.h"
 #include "store/sqlite/multi_row.h"
+#include "store/sqlite/reader_pool.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/statements.h"
 #include "store/store.h"
@@ -363,6 +365,39 @@ TEST_F(SqliteOpen, MigrationGivesRunningJobsTheLengthOfTheirLease) {
   store = open_store(path.string());
   EXPECT_EQ(store->heartbeat_jobs({beat}, later), (std::vector<FinishStatus>{FinishStatus::kOk}));
   EXPECT_EQ(store->get_job(id)->lease_expires_at, std::optional<Time>(later + std::chrono::seconds(30)));
+}
+
+// A burst of readers opens as many connections as it needs, but only a few stay open
+// afterwards: a hundred dashboard requests at once must not leave a hundred files and
+// page caches with the server.
+TEST_F(SqliteOpen, ReaderPoolKeepsOnlyAFewIdleConnections) {
+  const fs::path db = dir_ / "q.db";
+  auto store = open_store(db.string());
+  auto open_wal_files = [&] {
+    int n = 0;
+    for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      if (fs::read_symlink(fd.path(), ec) == fs::path(db.string() + "-wal")) ++n;
+    }
+    return n;
+  };
+  const int before = open_wal_files();
+  sqlite::ReaderPool pool(db.string(), std::chrono::seconds(5));
+  // 40 readers at once (a lease cannot be moved, so each is held a call deeper).
+  std::function<void(int)> read_while_others_read = [&](int left) {
+    if (left == 0) {
+      EXPECT_EQ(open_wal_files(), before + 40);
+      return;
+    }
+    auto lease = pool.acquire();
+    lease->exec("SELECT count(*) FROM jobs");  // a read opens the WAL file
+    read_while_others_read(left - 1);
+  };
+  read_while_others_read(40);
+  EXPECT_EQ(open_wal_files(), before + 8);
+  // The kept ones are used again.
+  { auto again = pool.acquire(); }
+  EXPECT_EQ(open_wal_files(), before + 8);
 }
 
 }  // namespace

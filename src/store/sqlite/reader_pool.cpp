@@ -4,8 +4,15 @@
 
 namespace quern::sqlite {
 
-// Pooled connections stay open for the store's lifetime; as many exist as callers
-// ever read at once.
+namespace {
+
+// Idle connections kept open for the next readers; a burst of readers beyond this
+// (a hundred dashboard tabs) opens more, closed as they come back, so their files and
+// page caches do not stay with the process.
+constexpr size_t kIdleConnectionsKept = 8;
+
+}  // namespace
+
 ReaderPool::Lease ReaderPool::acquire() {
   {
     std::lock_guard lock(mutex_);
@@ -22,8 +29,14 @@ ReaderPool::Lease ReaderPool::acquire() {
 
 void ReaderPool::give_back(std::unique_ptr<Connection> conn) {
   if (!conn) return;
-  std::lock_guard lock(mutex_);
-  idle_.push_back(std::move(conn));
+  {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < kIdleConnectionsKept) {
+      idle_.push_back(std::move(conn));
+      return;
+    }
+  }
+  conn.reset();  // closed outside the lock
 }
 
 }  // namespace quern::sqlite

@@ -1,4 +1,5 @@
-// Read-only connections for queries, handed out one per caller at a time. In WAL mode
+// Read-only connections for queries, handed out one per caller at a time; a few are
+// kept open between uses. In WAL mode
 // readers never wait for the writer, so admin queries and claims' neighbours don't
 // queue behind a batch.
 #pragma once
