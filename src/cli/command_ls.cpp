@@ -7,6 +7,7 @@
 #include "cli/json_output.h"
 #include "cli/table_output.h"
 #include "core/job_json.h"
+#include "core/job_validation.h"
 #include "quern/error.h"
 
 namespace quern::cli {
@@ -39,9 +40,10 @@ std::vector<JobState> parse_state_list(const std::vector<std::string>& texts) {
 int run_ls(const CliContext& context, const LsArguments& args, const CLI::App& command) {
   JobFilter filter;
   filter.states = parse_state_list(args.states);
-  if (command.count("--queue") > 0) filter.queue = args.queue;
-  if (command.count("--type") > 0) filter.type = args.type;
-  if (command.count("--tag") > 0) filter.tag = args.tag;
+  // A name no job can have (empty, say) is a mistake, not a filter that matches nothing.
+  if (command.count("--queue") > 0) check_name("--queue", *(filter.queue = args.queue));
+  if (command.count("--type") > 0) check_name("--type", *(filter.type = args.type));
+  if (command.count("--tag") > 0) check_name("--tag", *(filter.tag = args.tag));
   filter.limit = parse_int_at_least(args.limit, 1, "--limit");
 
   auto client = open_client(context.global);

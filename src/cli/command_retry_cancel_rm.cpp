@@ -11,6 +11,7 @@
 #include "cli/job_id_arguments.h"
 #include "cli/json_output.h"
 #include "core/job_actions.h"
+#include "core/job_validation.h"
 #include "quern/error.h"
 
 namespace quern::cli {
@@ -57,10 +58,10 @@ int run_retry(const CliContext& context, const RetryArguments& args, const CLI::
   if (args.failed == !args.ids.empty()) throw Error::invalid_argument("give job ids or --failed, not both or neither");
   if (command.count("--queue") > 0 && !args.failed) throw Error::invalid_argument("--queue goes with --failed");
   const std::vector<JobId> ids = parse_job_ids(args.ids);
+  std::optional<std::string> queue;
+  if (command.count("--queue") > 0) check_name("--queue", *(queue = args.queue));
   auto client = open_client(context.global);
   if (args.failed) {
-    std::optional<std::string> queue;
-    if (command.count("--queue") > 0) queue = args.queue;
     const int64_t retried = client->retry_failed(queue);
     if (context.global.json) {
       print_json({{"retried", retried}});

@@ -42,20 +42,34 @@ size_t compact_json_size(const Json& payload) {
 
 }  // namespace
 
-void check_name(std::string_view field, std::string_view name) {
-  if (name.empty()) throw_invalid(std::string(field) + " is empty");
+namespace {
+
+// What is wrong with a queue, type or tag name, if anything.
+std::string name_problem(std::string_view field, std::string_view name) {
+  if (name.empty()) return std::string(field) + " is empty";
   if (name.size() > kMaxNameBytes) {
-    throw_invalid(std::string(field) + " " + quote_for_message(name) + " is longer than " + std::to_string(kMaxNameBytes) +
-                  " bytes");
+    return std::string(field) + " " + quote_for_message(name) + " is longer than " + std::to_string(kMaxNameBytes) +
+           " bytes";
   }
-  if (has_control_character(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " contains a control character");
-  if (!is_valid_utf8(name)) throw_invalid(std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8");
+  if (has_control_character(name)) return std::string(field) + " " + quote_for_message(name) + " contains a control character";
+  if (!is_valid_utf8(name)) return std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8";
+  return "";
+}
+
+void check_job_name(std::string_view field, std::string_view name) {
+  if (std::string problem = name_problem(field, name); !problem.empty()) throw_invalid(problem);
+}
+
+}  // namespace
+
+void check_name(std::string_view field, std::string_view name) {
+  if (std::string problem = name_problem(field, name); !problem.empty()) throw Error::invalid_argument(problem);
 }
 
 void validate_new_job(const NewJob& job, size_t max_payload_bytes) {
-  check_name("type", job.type);
-  check_name("queue", job.queue);
-  for (const auto& tag : job.tags) check_name("tag", tag);
+  check_job_name("type", job.type);
+  check_job_name("queue", job.queue);
+  for (const auto& tag : job.tags) check_job_name("tag", tag);
   if (job.max_attempts < 1) {
     throw_invalid("max_attempts is " + std::to_string(job.max_attempts) + "; it must be at least 1");
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <unordered_set>
 
 #include "core/host_identity.h"
 #include "core/job_validation.h"
@@ -14,25 +15,35 @@
 namespace quern {
 namespace {
 
-bool has_repeated_tag(const NewJob& job) {
-  for (size_t i = 0; i < job.tags.size(); ++i) {
-    if (std::find(job.tags.begin() + static_cast<std::ptrdiff_t>(i) + 1, job.tags.end(), job.tags[i]) != job.tags.end()) {
-      return true;
-    }
+template <typename T>
+bool has_repeats(const std::vector<T>& values) {
+  if (values.size() < 2) return false;
+  std::unordered_set<T> seen;
+  for (const T& value : values) {
+    if (!seen.insert(value).second) return true;
   }
   return false;
 }
 
-// A tag given twice is one tag (`--tag a --tag a`). Copies only when there is one.
-const std::vector<NewJob>& with_each_tag_once(const std::vector<NewJob>& jobs, std::vector<NewJob>& copy) {
-  if (std::none_of(jobs.begin(), jobs.end(), has_repeated_tag)) return jobs;
+template <typename T>
+void keep_first_of_each(std::vector<T>& values) {
+  std::unordered_set<T> seen;
+  std::erase_if(values, [&](const T& value) { return !seen.insert(value).second; });
+}
+
+bool has_repeated_item(const NewJob& job) {
+  return has_repeats(job.tags) || has_repeats(job.depends_on) || has_repeats(job.needs_files);
+}
+
+// A tag, dependency or file given twice counts once (`--tag a --tag a`, an HTTP
+// "depends_on":[4,4]). Copies only when there is one.
+const std::vector<NewJob>& with_each_item_once(const std::vector<NewJob>& jobs, std::vector<NewJob>& copy) {
+  if (std::none_of(jobs.begin(), jobs.end(), has_repeated_item)) return jobs;
   copy = jobs;
   for (NewJob& job : copy) {
-    std::vector<std::string> once;
-    for (auto& tag : job.tags) {
-      if (std::find(once.begin(), once.end(), tag) == once.end()) once.push_back(std::move(tag));
-    }
-    job.tags = std::move(once);
+    keep_first_of_each(job.tags);
+    keep_first_of_each(job.depends_on);
+    keep_first_of_each(job.needs_files);
   }
   return copy;
 }
@@ -58,7 +69,7 @@ EnqueueResult Client::enqueue(const NewJob& job) { return enqueue_many({job}).fr
 std::vector<EnqueueResult> Client::enqueue_many(const std::vector<NewJob>& given) {
   if (given.empty()) return {};
   std::vector<NewJob> copy;
-  const std::vector<NewJob>& jobs = with_each_tag_once(given, copy);
+  const std::vector<NewJob>& jobs = with_each_item_once(given, copy);
   for (const auto& job : jobs) validate_new_job(job, max_payload_bytes_);
   auto results = store_->enqueue_jobs(jobs, clock_->now());
   wake_local_pools(store_.get());
@@ -69,7 +80,7 @@ EnqueueResult Client::enqueue(PGconn* conn, const NewJob& job) { return enqueue_
 
 std::vector<EnqueueResult> Client::enqueue_many(PGconn* conn, const std::vector<NewJob>& given) {
   std::vector<NewJob> copy;
-  const std::vector<NewJob>& jobs = with_each_tag_once(given, copy);
+  const std::vector<NewJob>& jobs = with_each_item_once(given, copy);
   for (const auto& job : jobs) validate_new_job(job, max_payload_bytes_);
   // No local wake-up: the jobs are invisible until the caller commits, and the
   // commit's notification wakes every pool, this process's too.

@@ -1,5 +1,6 @@
 // Usage errors, the database location, and databases that cannot be used: each is one
 // line on stderr with the contract's exit status, and changes nothing.
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,17 @@ TEST(CliUsage, UnknownOptionIsExitTwo) {
   EXPECT_NE(bogus.err.find("quern config has no command 'bogus'"), std::string::npos) << bogus.err;
   expect_one_error_line(cli.run({"--db"}), 2, "--db without a value");
   EXPECT_EQ(cli.job_count(), 0u);
+}
+
+// A filter no job can match by its very name (empty) is a mistake, as it is for
+// `add --queue ''` and `pause ''`, not an empty result.
+TEST(CliUsage, EmptyNameFiltersAreExitTwo) {
+  QuernCli cli;
+  ASSERT_EQ(cli.run({"add", "--", "true"}).status, 0);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"ls", "--queue", ""}, {"ls", "--type", ""}, {"ls", "--tag", ""}, {"retry", "--failed", "--queue", ""}}) {
+    expect_one_error_line(cli.run(args), 2, args[1]);
+  }
 }
 
 TEST(CliUsage, HelpIsExitZero) {
@@ -155,6 +167,21 @@ TEST(CliDatabase, ReadOnlyFileIsReadableButAWorkerOnItIsExitFive) {
   ASSERT_EQ(after.status, 0) << after.err;
   EXPECT_EQ(Json::parse(after.out).size(), 1u);
   EXPECT_EQ(Json::parse(after.out).at(0).at("state"), "available");
+}
+
+// A database a newer Quern migrated is a store this build cannot use: exit 5, untouched.
+TEST(CliDatabase, DatabaseOfANewerQuernIsExitFiveAndLeftUntouched) {
+  QuernCli cli;
+  ASSERT_EQ(cli.run({"add", "--", "true"}).status, 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(cli.db().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  const std::string before = read_bytes(cli.db());
+  for (const auto& args : std::vector<std::vector<std::string>>{{"ls"}, {"add", "--", "true"}, {"worker"}, {"migrate"}}) {
+    expect_one_error_line(cli.run(args), 5, args[0]);
+  }
+  EXPECT_EQ(read_bytes(cli.db()), before);
 }
 
 TEST(CliDatabase, DirectoryIsExitFive) {

@@ -70,6 +70,19 @@ TEST(HttpJobs, BatchIsAllOrNothing) {
   EXPECT_EQ(server.cli().job_count(), 2u);
 }
 
+// As with `quern add --after 4 --after 4`: an item given twice counts once.
+TEST(HttpJobs, RepeatedDependenciesTagsAndFilesCountOnce) {
+  QuernServer server({"--concurrency", "0"});
+  const Json parent = server.enqueue({{"type", "a"}});
+  const Json child = server.enqueue({{"type", "b"},
+                                     {"depends_on", {parent["id"], parent["id"]}},
+                                     {"tags", {"x", "y", "x"}},
+                                     {"needs_files", {"/tmp/f", "/tmp/f"}}});
+  EXPECT_EQ(child["depends_on"], Json::array({parent["id"]}));
+  EXPECT_EQ(child["tags"], Json::array({"x", "y"}));
+  EXPECT_EQ(child["needs_files"], Json::array({"/tmp/f"}));
+}
+
 TEST(HttpJobs, UniqueKeyReturnsTheLiveJob) {
   QuernServer server({"--concurrency", "0"});
   const Json first = server.enqueue({{"type", "scan"}, {"unique_key", "scan:/media"}});

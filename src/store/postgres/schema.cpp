@@ -233,9 +233,8 @@ SchemaState state_of(const SchemaFacts& facts, const std::string& schema, const 
   state.latest = latest_schema_version();
   state.current = facts.applied.empty() ? 0 : facts.applied.rbegin()->first;
   if (state.current > state.latest) {
-    throw Error::failed_precondition("schema " + schema + " of " + where + " has version " +
-                                     std::to_string(state.current) + ", newer than this Quern knows (" +
-                                     std::to_string(state.latest) + "); upgrade Quern");
+    throw Error::unavailable("schema " + schema + " of " + where + " has version " + std::to_string(state.current) +
+                             ", newer than this Quern knows (" + std::to_string(state.latest) + "); upgrade Quern");
   }
   for (int version = 1; version <= state.latest; ++version) {
     MigrationState m;

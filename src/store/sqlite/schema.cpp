@@ -201,9 +201,10 @@ void check_identity(const Connection& db, const DatabaseIdentity& identity) {
     throw Error::data_loss(db.path() + " is not a Quern database (it is a SQLite database of another program)");
   }
   if (identity.user_version > latest_schema_version()) {
-    throw Error::failed_precondition(db.path() + " has schema version " + std::to_string(identity.user_version) +
-                                     ", newer than this Quern knows (" + std::to_string(latest_schema_version()) +
-                                     "); upgrade Quern");
+    // A store this build cannot use (exit 5), like one it cannot open.
+    throw Error::unavailable(db.path() + " has schema version " + std::to_string(identity.user_version) +
+                             ", newer than this Quern knows (" + std::to_string(latest_schema_version()) +
+                             "); upgrade Quern");
   }
 }
 
