@@ -65,7 +65,8 @@ void ConnectionThreadPool::run() {
   }
   // The last touch of this pool: shutdown() returns only after every thread is here
   // (and has let go of the lock).
-  const bool burst_over = !shutdown_ && --threads_ == kThreadsKeptIdle;
+  --threads_;
+  const bool burst_over = !shutdown_ && threads_ == kThreadsKeptIdle;
   exited_cv_.notify_all();
   lock.unlock();
   // The connections of a burst are gone: give what their requests freed back to the

@@ -12,6 +12,26 @@ LogFormat parse_log_format(std::string_view text) {
   throw Error::invalid_argument("--log-format takes text or json, not " + quote_for_message(text));
 }
 
+namespace {
+
+bool has_control_character(std::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) return true;
+  }
+  return false;
+}
+
+// Text as it goes in a text log line: as is, or JSON-quoted if it holds a control
+// character, so a request path with "%0a" in it cannot forge a line of its own.
+std::string one_line_text(std::string_view text) {
+  std::string utf8 = valid_utf8(text);
+  if (!has_control_character(utf8)) return utf8;
+  return Json(utf8).dump();
+}
+
+}  // namespace
+
 void ServerLog::write(std::string_view level, std::string_view message, const Json& fields) {
   std::string line;
   if (format_ == LogFormat::kJson) {
@@ -24,10 +44,10 @@ void ServerLog::write(std::string_view level, std::string_view message, const Js
   } else {
     line = "quern serve: ";
     if (level != "info") line += std::string(level) + ": ";
-    line += valid_utf8(message);
+    line += one_line_text(message);
     if (fields.is_object()) {
       for (const auto& [key, value] : fields.items()) {
-        line += " " + key + "=" + (value.is_string() ? valid_utf8(value.get<std::string>())
+        line += " " + key + "=" + (value.is_string() ? one_line_text(value.get<std::string>())
                                                       : value.dump(-1, ' ', false, Json::error_handler_t::replace));
       }
     }

@@ -192,6 +192,24 @@ TEST(HttpAdmin, JsonLogsAreOneObjectPerLine) {
   EXPECT_TRUE(saw_listening) << server.log();
 }
 
+// A request path cannot forge a log line: "%0a" decodes to a newline, which the text
+// log writes escaped, inside the request's own line.
+TEST(HttpAdmin, TextLogLinesCannotBeForgedThroughThePath) {
+  QuernServer server({"--concurrency", "0"});
+  server.get("/api/v1/jobs/1%0aquern%20serve:%20FORGED%00");
+  ASSERT_TRUE(eventually([&] { return server.log().find("FORGED") != std::string::npos; }, 10s));
+  ASSERT_EQ(server.stop(), 0);
+  std::istringstream lines(server.log());
+  std::string line;
+  while (std::getline(lines, line)) {
+    EXPECT_FALSE(line.rfind("quern serve: FORGED", 0) == 0) << server.log();
+    EXPECT_EQ(line.find('\0'), std::string::npos) << "a NUL byte in the log";
+    if (line.find("FORGED") != std::string::npos) {
+      EXPECT_NE(line.find("path=\"/api/v1/jobs/1\\nquern serve: FORGED\\u0000\""), std::string::npos) << line;
+    }
+  }
+}
+
 // Another process holds SQLite's write lock past the busy timeout (5 s): writes answer
 // 503 with the store's error, reads still work (WAL), and the server recovers after.
 TEST(HttpAdmin, StoreBusyPastItsTimeoutIs503) {
