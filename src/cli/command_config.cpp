@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/json_output.h"
+#include "core/payload.h"
 #include "quern/error.h"
 
 namespace quern::cli {
@@ -18,9 +19,15 @@ struct ConfigArguments {
 std::string compact(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 // `config set retries 5` stores the number 5, `config set mode fast` the string "fast".
+// JSON that would not come back as given (an integer over 64 bits, nesting past 512
+// levels) is kept as the string it is, like any text that is not JSON.
 Json setting_value_from_text(const std::string& text) {
-  if (Json::accept(text)) return Json::parse(text);
-  return Json(text);
+  try {
+    return parse_payload(text);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidArgument) throw;
+    return Json(text);
+  }
 }
 
 void check_key(const std::string& key) {

@@ -28,7 +28,14 @@ TEST_P(StoreAdmin, RetryFailedJobResetsFailuresAndKeepsAttemptAndHistory) {
   NewJob n = new_job();
   n.max_attempts = 1;
   const JobId id = enqueue(n).id;
-  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "exit status 1"), FinishStatus::kOk);
+  const Job running = claim_one();
+  JobHeartbeat beat;
+  beat.id = id;
+  beat.attempt = running.attempt;
+  beat.progress = 0.5;
+  beat.stage = "transcode";
+  ASSERT_EQ(store_->heartbeat_jobs({beat}, now()), std::vector<FinishStatus>{FinishStatus::kOk});
+  ASSERT_EQ(finish(running, FinishOutcome::kFail, "exit status 1"), FinishStatus::kOk);
   const auto history_before = store_->job_history(id);
   advance(1min);
   const Job retried = store_->retry_job(id, now());
@@ -37,6 +44,10 @@ TEST_P(StoreAdmin, RetryFailedJobResetsFailuresAndKeepsAttemptAndHistory) {
   EXPECT_EQ(retried.attempt, 1);
   EXPECT_FALSE(retried.finished_at.has_value());
   EXPECT_EQ(retried.run_at, now());
+  // A new start: the last run's progress and stage are not this one's.
+  EXPECT_EQ(retried.progress, 0);
+  EXPECT_EQ(retried.stage, "");
+  EXPECT_EQ(retried.error, "exit status 1");  // why it last failed stays
   const auto history = store_->job_history(id);
   ASSERT_EQ(history.size(), history_before.size() + 1);
   EXPECT_EQ(history.back().from, std::optional<JobState>(JobState::kFailed));

@@ -190,6 +190,19 @@ TEST(CliConfig, SetGetAndList) {
   EXPECT_NE(text.out.find("mode=\"fast\"\n"), std::string::npos) << text.out;
 }
 
+// JSON that would come back changed is kept as the text it is, as non-JSON text is.
+TEST(CliConfig, ValuesThatWouldChangeAreKeptAsText) {
+  QuernCli cli;
+  const std::string huge = "12345678901234567890123";
+  const std::string deep = std::string(600, '[') + std::string(600, ']');
+  EXPECT_EQ(cli.run({"config", "set", "huge", huge}).status, 0);
+  EXPECT_EQ(cli.run({"config", "set", "deep", deep}).status, 0);
+  EXPECT_EQ(cli.json({"config", "get", "huge"}), Json(huge));
+  EXPECT_EQ(cli.json({"config", "get", "deep"}), Json(deep));
+  EXPECT_EQ(cli.run({"config", "set", "big", "9223372036854775807"}).status, 0);
+  EXPECT_EQ(cli.run({"config", "get", "big"}).out, "9223372036854775807\n");
+}
+
 TEST(CliConfig, MissingKeyIsNotFound) {
   QuernCli cli;
   const CliResult result = cli.run({"config", "get", "nope"});

@@ -102,7 +102,8 @@ TEST(HttpSecurity, WithoutATokenOnlyLoopbackHostNamesAreAnswered) {
     EXPECT_EQ(reader.read_response().status, 403) << host;
   }
   EXPECT_EQ(server.cli().job_count(), 0u);
-  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "localhost"}) {
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "localhost",
+                                                          "LocalHost:" + port}) {
     RawHttpConnection raw(server.port());
     ASSERT_TRUE(raw.send_request("GET", "/api/v1/stats", "", {"Host: " + host}));
     EXPECT_EQ(raw.read_response().status, 200) << host;

@@ -482,6 +482,7 @@ TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
   // Another process holds the write lock: every claim stays busy past the timeout.
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);  // the pool may be writing just now
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   size_t count = 0;
@@ -516,6 +517,7 @@ TEST_F(WorkerPoolTest, StartFailsOnAStoreThatCannotBeWritten) {
   auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);  // the pool may be writing just now
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   WorkerPool pool(client, options());
   pool.handle("rip", [](JobContext&) { return Outcome::completed(); });

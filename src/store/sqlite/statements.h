@@ -279,7 +279,7 @@ inline constexpr const char* kExpireJob = R"sql(
 // A retried job runs now: a past expires_at is dropped, or it would expire at once.
 inline constexpr const char* kRetryJob = R"sql(
   UPDATE jobs
-  SET state = ?2, failures = 0, run_at = ?3, finished_at = NULL, updated_at = ?3,
+  SET state = ?2, failures = 0, progress = 0, stage = '', run_at = ?3, finished_at = NULL, updated_at = ?3,
       expires_at = CASE WHEN expires_at <= ?3 THEN NULL ELSE expires_at END
   WHERE id = ?1
 )sql";
