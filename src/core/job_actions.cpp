@@ -1,5 +1,6 @@
 #include "core/job_actions.h"
 
+#include <algorithm>
 #include <string>
 
 #include "quern/error.h"
@@ -21,6 +22,12 @@ void check_can_cancel(JobId id, JobState state) {
 void check_can_delete(JobId id, JobState state) {
   if (state != JobState::kRunning) return;
   throw Error::failed_precondition("job " + std::to_string(id) + " is running; cancel it before deleting it");
+}
+
+std::vector<JobState> canceled_first(const std::vector<JobState>& states) {
+  std::vector<JobState> ordered = states;
+  std::stable_partition(ordered.begin(), ordered.end(), [](JobState s) { return s == JobState::kCanceled; });
+  return ordered;
 }
 
 }  // namespace quern

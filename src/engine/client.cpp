@@ -140,7 +140,7 @@ void Client::remove(JobId id) {
       if (e.code() != ErrorCode::kFailedPrecondition) throw;
     }
   }
-  store_->delete_job(id);
+  store_->delete_job(id, clock_->now());
 }
 
 int64_t Client::clear(const std::vector<JobState>& states) {
@@ -149,7 +149,7 @@ int64_t Client::clear(const std::vector<JobState>& states) {
       throw Error::invalid_argument("only final jobs can be cleared, not " + std::string(state_name(s)) + " ones");
     }
   }
-  return store_->delete_finished_jobs(states, std::nullopt);
+  return store_->delete_finished_jobs(states, std::nullopt, clock_->now());
 }
 
 Job Client::set_priority(JobId id, int priority) { return store_->set_priority(id, priority, clock_->now()); }

@@ -139,7 +139,8 @@ class Store {
   // Marks a blocked job's file dependencies as met; unblocks it if its jobs are done.
   virtual void mark_files_present(JobId id, Time now) = 0;
   // Deletes final jobs finished before `finished_before`, in the given states.
-  virtual int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before) = 0;
+  virtual int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before,
+                                       Time now) = 0;
 
   // --- admin ---------------------------------------------------------------------
   virtual std::optional<Job> get_job(JobId id) = 0;
@@ -155,7 +156,7 @@ class Store {
   // Any non-final → canceled (cascading to dependents). kFailedPrecondition if final.
   virtual Job cancel_job(JobId id, Time now) = 0;
   // Deletes a job that is not running (kFailedPrecondition if running).
-  virtual void delete_job(JobId id) = 0;
+  virtual void delete_job(JobId id, Time now) = 0;
   virtual Job set_priority(JobId id, int priority, Time now) = 0;
 
   virtual void set_queue_paused(const std::string& queue, bool paused, Time now) = 0;

@@ -157,11 +157,11 @@ TEST_P(StoreAdmin, DeleteRemovesTheJobWithItsHistoryAndLog) {
   const Job job = claim_one();
   ASSERT_EQ(store_->append_log(job.id, job.attempt, "hello\n", now()), FinishStatus::kOk);
   ASSERT_EQ(finish(job, FinishOutcome::kCompleted), FinishStatus::kOk);
-  store_->delete_job(job.id);
+  store_->delete_job(job.id, now());
   EXPECT_FALSE(store_->get_job(job.id).has_value());
   EXPECT_TRUE(store_->job_history(job.id).empty());
   EXPECT_TRUE(store_->read_log(job.id, 0).empty());
-  EXPECT_QUERN_ERROR(store_->delete_job(job.id), ErrorCode::kNotFound);
+  EXPECT_QUERN_ERROR(store_->delete_job(job.id, now()), ErrorCode::kNotFound);
   expect_counts_match_jobs();
   // Ids are never reused.
   EXPECT_GT(enqueue(new_job()).id, job.id);
@@ -170,13 +170,13 @@ TEST_P(StoreAdmin, DeleteRemovesTheJobWithItsHistoryAndLog) {
 TEST_P(StoreAdmin, DeleteOfARunningJobIsFailedPrecondition) {
   enqueue(new_job());
   const Job job = claim_one();
-  EXPECT_QUERN_ERROR(store_->delete_job(job.id), ErrorCode::kFailedPrecondition);
+  EXPECT_QUERN_ERROR(store_->delete_job(job.id, now()), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(get(job.id).state, JobState::kRunning);
 }
 
 TEST_P(StoreAdmin, DeleteOfAPendingJobIsAllowed) {
   const JobId id = enqueue(new_job()).id;
-  store_->delete_job(id);
+  store_->delete_job(id, now());
   EXPECT_FALSE(store_->get_job(id).has_value());
   expect_counts_match_jobs();
 }
@@ -190,12 +190,12 @@ TEST_P(StoreAdmin, DeleteFinishedJobsByStateAndAge) {
   ASSERT_EQ(finish(jobs[2], FinishOutcome::kFail, "x"), FinishStatus::kOk);
   const JobId pending = enqueue(new_job()).id;
 
-  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted}, now() - 30min), 1);
+  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted}, now() - 30min, now()), 1);
   EXPECT_FALSE(store_->get_job(jobs[0].id).has_value());
   EXPECT_TRUE(store_->get_job(jobs[1].id).has_value());
-  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted, JobState::kFailed}, std::nullopt), 2);
+  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted, JobState::kFailed}, std::nullopt, now()), 2);
   EXPECT_TRUE(store_->get_job(pending).has_value());
-  EXPECT_QUERN_ERROR(store_->delete_finished_jobs({JobState::kAvailable}, std::nullopt), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->delete_finished_jobs({JobState::kAvailable}, std::nullopt, now()), ErrorCode::kInvalidArgument);
   EXPECT_EQ(all_jobs().size(), 1u);
   expect_counts_match_jobs();
 }
@@ -318,7 +318,7 @@ TEST_P(StoreAdmin, FilteredPagesMatchEveryJobFilteredByHand) {
     if (i % 3 == 0) continue;  // stays running
     ASSERT_EQ(finish(job, i % 3 == 1 ? FinishOutcome::kCompleted : FinishOutcome::kFail, "boom"), FinishStatus::kOk);
   }
-  store_->delete_job(made[99].id);  // tagged "common", waiting
+  store_->delete_job(made[99].id, now());  // tagged "common", waiting
   made.erase(made.begin() + 99);
 
   const auto has = [](const std::vector<std::string>& tags, const std::string& tag) {
@@ -379,7 +379,7 @@ TEST_P(StoreAdmin, ThroughputCountsCompletionsAndFailuresPerMinute) {
   ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "exit status 1"), FinishStatus::kOk);
   advance(2min);
   ASSERT_EQ(finish(claim_one(), FinishOutcome::kCompleted), FinishStatus::kOk);
-  store_->delete_job(first);  // deleting a finished job keeps its finish counted
+  store_->delete_job(first, now());  // deleting a finished job keeps its finish counted
 
   const auto buckets = store_->throughput(start);
   ASSERT_EQ(buckets.size(), 2u);
@@ -406,7 +406,7 @@ TEST_P(StoreAdmin, HistorySinceIsTheEventFeedInOrder) {
   EXPECT_LT(next[0].seq, next[1].seq);
   EXPECT_EQ(store_->history_since(0, 2).size(), 2u);
   // Event ids are never reused, even after a job's history is deleted.
-  store_->delete_job(a);
+  store_->delete_job(a, now());
   enqueue(new_job());
   const auto after_delete = store_->history_since(next.back().seq, 100);
   ASSERT_EQ(after_delete.size(), 1u);
@@ -495,7 +495,7 @@ TEST_P(StoreAdmin, CountsMatchTheJobsAfterManyMixedOperations) {
           case 8: store_->cancel_job(id, now()); break;
           default:
             if (rng() % 2) {
-              store_->delete_job(id);
+              store_->delete_job(id, now());
             } else {
               store_->mark_files_present(id, now());
             }

@@ -131,6 +131,38 @@ TEST_P(StoreDependencies, StayBlockedDependentRunsAfterTheDependencyIsRetriedAnd
   EXPECT_EQ(get(b).state, JobState::kAvailable);
 }
 
+// A dependent that stays blocked waits for its failed dependency to be retried; once
+// that dependency is deleted (rm, or clear) it never can be, so the dependent is
+// canceled, saying why, and a dependent of that one that chose to cancel goes too.
+// A clear of every final state does not delete the dependents it canceled.
+TEST_P(StoreDependencies, DeletingAFailedDependencyCancelsDependentsLeftBlocked) {
+  NewJob root = new_job();
+  root.max_attempts = 1;
+  const JobId a = enqueue(root).id;
+  const JobId b = enqueue(after({a}, OnDependencyFailure::kStayBlocked)).id;
+  const JobId c = enqueue(after({b})).id;
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "no"), FinishStatus::kOk);
+  ASSERT_EQ(get(b).state, JobState::kBlocked);
+  advance(1min);
+  store_->delete_job(a, now());
+  EXPECT_EQ(get(b).state, JobState::kCanceled);
+  EXPECT_EQ(get(b).finished_at, std::optional<Time>(now()));
+  EXPECT_EQ(store_->job_history(b).back().detail, "dependency " + std::to_string(a) + " deleted");
+  EXPECT_EQ(get(c).state, JobState::kCanceled);
+  EXPECT_EQ(store_->job_history(c).back().detail, "dependency " + std::to_string(b) + " canceled");
+  expect_counts_match_jobs();
+
+  const JobId d = enqueue(root).id;
+  const JobId e = enqueue(after({d}, OnDependencyFailure::kStayBlocked)).id;
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "no"), FinishStatus::kOk);
+  const int64_t cleared = store_->delete_finished_jobs(
+      {JobState::kCompleted, JobState::kFailed, JobState::kCanceled, JobState::kExpired}, std::nullopt, now());
+  EXPECT_EQ(cleared, 3);  // d, and b and c canceled above
+  EXPECT_EQ(get(e).state, JobState::kCanceled);
+  EXPECT_EQ(store_->job_history(e).back().detail, "dependency " + std::to_string(d) + " deleted");
+  expect_counts_match_jobs();
+}
+
 TEST_P(StoreDependencies, CanceledDependencyCancelsDependents) {
   const JobId a = enqueue(new_job()).id;
   const JobId b = enqueue(after({a})).id;

@@ -109,6 +109,19 @@ void cancel_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now
   after_job_final(txn, id, JobState::kCanceled, now);
 }
 
+void cancel_dependents_of_deleted(Transaction& txn, const std::vector<JobId>& deleted, Time now) {
+  const auto dependents = dependents_of_jobs(txn, deleted);
+  for (JobId id : deleted) {
+    const auto it = dependents.find(id);
+    if (it == dependents.end()) continue;
+    const std::string detail = "dependency " + std::to_string(id) + " deleted";
+    for (JobId dependent : it->second) {
+      const auto pos = lock_job_position(txn, dependent);
+      if (pos && pos->state == JobState::kBlocked) cancel_job_at(txn, dependent, *pos, now, detail);
+    }
+  }
+}
+
 void expire_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now) {
   txn.write(kExpireJob, Params().add(id).add(now));
   txn.record_move(id, from.queue, from.state, JobState::kExpired, from.attempt, now, "expired");

@@ -4,7 +4,8 @@
 // - a completed job unblocks dependents whose job dependencies are all completed and
 //   whose files are present (→ available, or scheduled if their run_at is ahead);
 // - a job that ends failed, canceled or expired cancels its blocked dependents that
-//   chose OnDependencyFailure::kCancel, and theirs in turn; the others stay blocked.
+//   chose OnDependencyFailure::kCancel, and theirs in turn; the others stay blocked
+//   until it is retried, or canceled when it is deleted.
 //
 // Every job is locked (FOR UPDATE) before it is read for a transition, and a dependent
 // is locked before its dependencies are counted: of two transactions completing a
@@ -49,6 +50,11 @@ bool unblock_if_ready(Transaction& txn, JobId id, Time now, std::string_view det
 
 // Cancels a job that is not final (clearing any lease), then its dependents.
 void cancel_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now, std::string_view detail);
+
+// Before failed, canceled or expired jobs are deleted: their dependents still blocked
+// were waiting for them to be retried, which can no longer happen, so they are
+// canceled (whatever they chose), then theirs as after any cancel.
+void cancel_dependents_of_deleted(Transaction& txn, const std::vector<JobId>& deleted, Time now);
 
 // Expires a scheduled, available or blocked job, then cancels its dependents.
 void expire_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now);

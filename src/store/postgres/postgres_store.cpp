@@ -490,14 +490,15 @@ void PostgresStore::mark_files_present(JobId id, Time now) {
   });
 }
 
-int64_t PostgresStore::delete_finished_jobs(const std::vector<JobState>& states,
-                                            std::optional<Time> finished_before) {
-  for (JobState s : states) {
+int64_t PostgresStore::delete_finished_jobs(const std::vector<JobState>& given_states,
+                                            std::optional<Time> finished_before, Time now) {
+  for (JobState s : given_states) {
     if (!is_final(s)) {
       throw Error::invalid_argument("only final jobs can be cleared, not " + std::string(state_name(s)) + " ones");
     }
   }
-  if (states.empty()) return 0;
+  if (given_states.empty()) return 0;
+  const std::vector<JobState> states = canceled_first(given_states);
   return write([&](Transaction& txn) {
     int64_t deleted = 0;
     for (JobState state : states) {
@@ -509,6 +510,7 @@ int64_t PostgresStore::delete_finished_jobs(const std::vector<JobState>& states,
         ids.push_back(r.int64(i, 0));
         txn.count(r.text(i, 1), state, -1);
       }
+      if (state != JobState::kCompleted) cancel_dependents_of_deleted(txn, ids, now);
       delete_job_rows(txn, ids);
       deleted += static_cast<int64_t>(ids.size());
     }
@@ -638,11 +640,12 @@ Job PostgresStore::cancel_job(JobId id, Time now) {
   });
 }
 
-void PostgresStore::delete_job(JobId id) {
+void PostgresStore::delete_job(JobId id, Time now) {
   write([&](Transaction& txn) {
     const auto pos = lock_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found_message(id));
     check_can_delete(id, pos->state);
+    if (pos->state != JobState::kCompleted && is_final(pos->state)) cancel_dependents_of_deleted(txn, {id}, now);
     delete_job_rows(txn, {id});
     txn.count(pos->queue, pos->state, -1);
   });

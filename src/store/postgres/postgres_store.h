@@ -53,7 +53,8 @@ class PostgresStore final : public Store {
   int expire_jobs(Time now) override;
   std::vector<FileWait> jobs_waiting_on_files() override;
   void mark_files_present(JobId id, Time now) override;
-  int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before) override;
+  int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before,
+                               Time now) override;
 
   std::optional<Job> get_job(JobId id) override;
   std::vector<Job> list_jobs(const JobFilter& filter) override;
@@ -63,7 +64,7 @@ class PostgresStore final : public Store {
   Job retry_job(JobId id, Time now) override;
   int64_t retry_failed_jobs(std::optional<std::string> queue, Time now) override;
   Job cancel_job(JobId id, Time now) override;
-  void delete_job(JobId id) override;
+  void delete_job(JobId id, Time now) override;
   Job set_priority(JobId id, int priority, Time now) override;
 
   void set_queue_paused(const std::string& queue, bool paused, Time now) override;

@@ -107,6 +107,14 @@ void cancel_job_at(WriteTransaction& txn, JobId id, const JobPosition& from, Tim
   after_job_final(txn, id, JobState::kCanceled, now);
 }
 
+void cancel_dependents_of_deleted(WriteTransaction& txn, JobId deleted, Time now) {
+  const std::string detail = "dependency " + std::to_string(deleted) + " deleted";
+  for (JobId dependent : dependents_of(txn, deleted)) {
+    const auto pos = find_job_position(txn, dependent);
+    if (pos && pos->state == JobState::kBlocked) cancel_job_at(txn, dependent, *pos, now, detail);
+  }
+}
+
 void expire_job_at(WriteTransaction& txn, JobId id, const JobPosition& from, Time now) {
   {
     auto q = txn.db().prepare(kExpireJob);

@@ -3,7 +3,8 @@
 // - a completed job unblocks dependents whose job dependencies are all completed and
 //   whose files are present (→ available, or scheduled if their run_at is ahead);
 // - a job that ends failed, canceled or expired cancels its blocked dependents that
-//   chose OnDependencyFailure::kCancel, and theirs in turn; the others stay blocked.
+//   chose OnDependencyFailure::kCancel, and theirs in turn; the others stay blocked
+//   until it is retried, or canceled when it is deleted.
 #pragma once
 
 #include <optional>
@@ -40,6 +41,11 @@ bool unblock_if_ready(WriteTransaction& txn, JobId id, Time now, std::string_vie
 
 // Cancels a job that is not final (clearing any lease), then its dependents.
 void cancel_job_at(WriteTransaction& txn, JobId id, const JobPosition& from, Time now, std::string_view detail);
+
+// Before a failed, canceled or expired job is deleted: its dependents still blocked
+// were waiting for it to be retried, which can no longer happen, so they are canceled
+// (whatever they chose), then theirs as after any cancel.
+void cancel_dependents_of_deleted(WriteTransaction& txn, JobId deleted, Time now);
 
 // Expires a scheduled, available or blocked job, then cancels its dependents.
 void expire_job_at(WriteTransaction& txn, JobId id, const JobPosition& from, Time now);

@@ -99,7 +99,8 @@ Json parse_setting(std::string_view key, std::string_view text) {
 }
 
 // Removes a job and everything kept about it.
-void delete_job_rows(WriteTransaction& txn, JobId id, const std::string& queue, JobState state) {
+void delete_job_rows(WriteTransaction& txn, JobId id, const std::string& queue, JobState state, Time now) {
+  if (state != JobState::kCompleted && is_final(state)) cancel_dependents_of_deleted(txn, id, now);
   for (const char* sql : {kDeleteJob, kDeleteHistoryOfJob, kDeleteLogsOfJob, kDeleteDependenciesOfJob,
                           kDeleteDependenciesOnJob, kDeleteTagsOfJob}) {
     auto q = txn.db().prepare(sql);
@@ -484,13 +485,15 @@ void SqliteStore::mark_files_present(JobId id, Time now) {
   });
 }
 
-int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before) {
-  for (JobState s : states) {
+int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& given_states, std::optional<Time> finished_before,
+                                          Time now) {
+  for (JobState s : given_states) {
     if (!is_final(s)) {
       throw Error::invalid_argument("only final jobs can be cleared, not " + std::string(state_name(s)) + " ones");
     }
   }
-  if (states.empty()) return 0;
+  if (given_states.empty()) return 0;
+  const std::vector<JobState> states = canceled_first(given_states);
   return write([&](WriteTransaction& txn) {
     int64_t deleted = 0;
     for (JobState state : states) {
@@ -500,7 +503,7 @@ int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& states, s
         q->bind(1, stored_state(state)).bind(2, finished_before);
         while (q->step()) jobs.emplace_back(q->int64(0), q->text(1));
       }
-      for (const auto& [id, queue] : jobs) delete_job_rows(txn, id, queue, state);
+      for (const auto& [id, queue] : jobs) delete_job_rows(txn, id, queue, state, now);
       deleted += static_cast<int64_t>(jobs.size());
     }
     return deleted;
@@ -571,12 +574,12 @@ Job SqliteStore::cancel_job(JobId id, Time now) {
   });
 }
 
-void SqliteStore::delete_job(JobId id) {
+void SqliteStore::delete_job(JobId id, Time now) {
   write([&](WriteTransaction& txn) {
     const auto pos = find_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found(id));
     check_can_delete(id, pos->state);
-    delete_job_rows(txn, id, pos->queue, pos->state);
+    delete_job_rows(txn, id, pos->queue, pos->state, now);
   });
 }
 
