@@ -317,20 +317,25 @@ void HttpServer::Impl::stop() {
 }
 
 Handler HttpServer::Impl::counted(Handler handler) {
-  return [this, handler = std::move(handler)](JobContext& context) {
+  // A run stopped by a shutdown or a cancel is not a failure (DESIGN: failures are a
+  // non-zero exit, a timeout, a lost lease), whatever its handler then returned.
+  auto stopped_without_failing = [](const JobContext& context) {
+    return context.stop_reason() == StopReason::kShutdown || context.stop_reason() == StopReason::kCanceled;
+  };
+  return [this, handler = std::move(handler), stopped_without_failing](JobContext& context) {
     const Job& job = context.job();
     if (job.started_at) metrics_.observe_claim_latency(*job.started_at - job.run_at);
     Outcome outcome;
     try {
       outcome = handler(context);
     } catch (...) {
-      if (context.stop_reason() != StopReason::kShutdown) metrics_.count_failed();
+      if (!stopped_without_failing(context)) metrics_.count_failed();
       throw;
     }
     if (outcome.kind == Outcome::Kind::kCompleted) {
       metrics_.count_completed();
     } else if ((outcome.kind == Outcome::Kind::kRetry || outcome.kind == Outcome::Kind::kFail) &&
-               context.stop_reason() != StopReason::kShutdown) {
+               !stopped_without_failing(context)) {
       metrics_.count_failed();
     }
     return outcome;

@@ -139,6 +139,21 @@ TEST(HttpAdmin, HealthzAndMetrics) {
   }
 }
 
+// A canceled run is not a failed one: quern_jobs_failed_total counts the run that exits
+// 1, not the one killed by a cancel.
+TEST(HttpAdmin, ACanceledRunIsNotCountedAsFailed) {
+  QuernServer server({"--concurrency", "1"});
+  const Json sleeper = server.enqueue({{"command", {"sleep", "30"}}});
+  const std::string path = "/api/v1/jobs/" + std::to_string(sleeper["id"].get<int64_t>());
+  ASSERT_TRUE(eventually([&] { return server.get(path).json()["state"] == "running"; }, 10s));
+  ASSERT_EQ(server.post(path + "/cancel", Json::object()).status, 200);
+  const Json failing = server.enqueue({{"command", {"false"}}, {"max_attempts", 1}});
+  const std::string failing_path = "/api/v1/jobs/" + std::to_string(failing["id"].get<int64_t>());
+  ASSERT_TRUE(eventually([&] { return server.get(failing_path).json()["state"] == "failed"; }, 20s));
+  ASSERT_TRUE(eventually([&] { return server.get("/metrics").body.find("quern_jobs_failed_total 1\n") != std::string::npos; }, 10s))
+      << server.get("/metrics").body;
+}
+
 // The counters follow the work: a remote worker completes one job and fails another
 // for good (two claims timed), while a shell job waits, since a server started with
 // --concurrency 0 runs no local slots.
