@@ -79,6 +79,23 @@ bool declares_body(const httplib::Request& req) {
                                           : req.has_header("Transfer-Encoding");
 }
 
+// Whether the request's framing is unambiguous: every Content-Length is the same run of
+// decimal digits, and there is none beside a Transfer-Encoding. Anything else is how a
+// request is smuggled past a proxy that reads it differently (RFC 9112 §6.3: a 400).
+bool has_clear_framing(const httplib::Request& req) {
+  const auto [first, last] = req.headers.equal_range("Content-Length");
+  if (first == last) return true;
+  if (req.has_header("Transfer-Encoding")) return false;
+  for (auto it = first; it != last; ++it) {
+    const std::string& value = it->second;
+    if (value.empty() || value.size() > 18 || value != first->second) return false;
+    for (char c : value) {
+      if (c < '0' || c > '9') return false;
+    }
+  }
+  return true;
+}
+
 bool expects_body(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "DELETE" || method == "PATCH";
 }
@@ -359,6 +376,12 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
   if (req.path.size() > kMaxPathBytes) {
     refuse(req, res, 414, error_code_name(ErrorCode::kInvalidArgument),
            "the request path is longer than " + std::to_string(kMaxPathBytes) + " bytes");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (!has_clear_framing(req)) {
+    send_error_and_close(res, 400, error_code_name(ErrorCode::kInvalidArgument),
+                         "malformed request: Content-Length must be one number of decimal digits, without "
+                         "Transfer-Encoding");
     return httplib::Server::HandlerResponse::Handled;
   }
   if (req.headers.size() > kMaxHeaderCount) {

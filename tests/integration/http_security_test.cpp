@@ -86,6 +86,23 @@ TEST(HttpSecurity, CrossSiteWritesAreForbidden) {
 }
 
 // DNS rebinding: a page whose own name resolves to 127.0.0.1 is same-origin with
+// A body's length must be stated once and plainly: anything a proxy might read another
+// way (request smuggling) is a 400 and nothing is created.
+TEST(HttpSecurity, AmbiguousContentLengthIsRefused) {
+  QuernServer server({"--concurrency", "0"});
+  for (const std::string& length : std::vector<std::string>{"Content-Length: abc", "Content-Length: 1_5",
+                                                            "Content-Length: -5", "Content-Length: 2\r\nContent-Length: 15",
+                                                            "Content-Length: 15\r\nTransfer-Encoding: chunked"}) {
+    RawHttpConnection raw(server.port());
+    ASSERT_TRUE(raw.send("POST /api/v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + length +
+                         "\r\n\r\n{\"type\":\"cl\"}xx"));
+    const HttpResult result = raw.read_response();
+    EXPECT_EQ(result.status, 400) << length << ": " << result.body;
+    EXPECT_EQ(result.error_code(), "invalid_argument") << result.body;
+  }
+  EXPECT_EQ(server.cli().job_count(), 0u);
+}
+
 // itself, so Origin matches Host; without a token only loopback names are answered.
 TEST(HttpSecurity, WithoutATokenOnlyLoopbackHostNamesAreAnswered) {
   QuernServer server({"--concurrency", "0"});
