@@ -402,7 +402,14 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
     state.route_name = "dashboard";
     return httplib::Server::HandlerResponse::Handled;
   }
-  state.route = router_.match(req.method, req.path, state.params);
+  // Matched on the path as sent, so a "%2F" inside a name is not taken for a separator
+  // (the absolute form "http://host/path…" that proxies send names the same path).
+  std::string_view target = std::string_view(req.target).substr(0, req.target.find('?'));
+  if (const size_t scheme = target.find("://"); !target.starts_with('/') && scheme != std::string_view::npos) {
+    const size_t path = target.find('/', scheme + 3);
+    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+  }
+  state.route = router_.match(req.method, target, state.params);
   if (state.route) state.route_name = state.route->pattern;
   // Before any body is read: a client without the token is refused at once.
   if ((!state.route || state.route->access == RouteAccess::kToken) && !authorized(req)) {

@@ -20,6 +20,32 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return segments;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "%2F" → "/"; a '%' not followed by two hex digits stays as it is.
+std::string percent_decoded(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size()) {
+      const int high = hex_value(segment[i + 1]);
+      const int low = hex_value(segment[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+        continue;
+      }
+    }
+    out += segment[i];
+  }
+  return out;
+}
+
 bool is_parameter(std::string_view segment) { return segment.size() > 2 && segment.front() == '{' && segment.back() == '}'; }
 
 }  // namespace
@@ -46,11 +72,12 @@ void Router::add(std::string method, std::string pattern, RouteHandler handler, 
   routes_.push_back(std::move(route));
 }
 
-const Route* Router::match(std::string_view method, std::string_view path, std::vector<std::string>& params) const {
+const Route* Router::match(std::string_view method, std::string_view raw_path, std::vector<std::string>& params) const {
   if (method == "HEAD") method = "GET";
-  const auto segments = split_path(path);
+  std::vector<std::string> segments;
+  for (std::string_view raw : split_path(raw_path)) segments.push_back(percent_decoded(raw));
   // A trailing slash names another resource ("/api/v1/jobs/" is not the list), except "/".
-  if (path.size() > 1 && path.back() == '/') return nullptr;
+  if (raw_path.size() > 1 && raw_path.back() == '/') return nullptr;
   const Route* best = nullptr;
   int best_literals = -1;
   for (const Route& route : routes_) {

@@ -47,7 +47,10 @@ class Router {
   void add(std::string method, std::string pattern, RouteHandler handler, RouteAccess access = RouteAccess::kToken);
 
   // The route for a request, filling `params`; nullptr if none. HEAD finds GET routes.
-  const Route* match(std::string_view method, std::string_view path, std::vector<std::string>& params) const;
+  // `raw_path` is the path as sent (percent-encoded, no query): it is split at its
+  // slashes first and each segment decoded after, so a queue or setting named "a/b"
+  // is reached as "a%2Fb".
+  const Route* match(std::string_view method, std::string_view raw_path, std::vector<std::string>& params) const;
 
  private:
   std::vector<Route> routes_;

@@ -207,6 +207,26 @@ TEST(HttpAdmin, JsonLogsAreOneObjectPerLine) {
   EXPECT_TRUE(saw_listening) << server.log();
 }
 
+// Names may hold a slash: sent as "%2F" it stays inside its path segment.
+TEST(HttpAdmin, NamesWithASlashAreReachedPercentEncoded) {
+  QuernServer server({"--concurrency", "0"});
+  ASSERT_EQ(server.request("PUT", "/api/v1/settings/a%2Fb", "7").status, 200);
+  const HttpResult setting = server.get("/api/v1/settings/a%2Fb");
+  ASSERT_EQ(setting.status, 200) << setting.body;
+  EXPECT_EQ(server.cli().run({"config", "get", "a/b"}).out, "7\n");
+  server.enqueue({{"type", "t"}, {"queue", "media/video"}});
+  ASSERT_EQ(server.post("/api/v1/queues/media%2Fvideo/pause", Json::object()).status, 200);
+  const auto stats = server.cli().run({"stats", "--json"});
+  bool paused = false;
+  const Json parsed = Json::parse(stats.out);
+  for (const auto& queue : parsed["queues"]) paused |= queue["name"] == "media/video" && queue["paused"] == true;
+  EXPECT_TRUE(paused) << stats.out;
+  // The absolute form a proxy sends names the same resource.
+  RawHttpConnection raw(server.port());
+  ASSERT_TRUE(raw.send_request("GET", "http://localhost/api/v1/settings/a%2Fb", ""));
+  EXPECT_EQ(raw.read_response().status, 200);
+}
+
 // A request path cannot forge a log line: "%0a" decodes to a newline, which the text
 // log writes escaped, inside the request's own line.
 TEST(HttpAdmin, TextLogLinesCannotBeForgedThroughThePath) {
