@@ -116,6 +116,9 @@ void EventHub::serve(httplib::Response& res, std::optional<int64_t> last_event_i
     std::lock_guard lock(mutex_);
     if (stopping_) throw Error::unavailable("the server is stopping");
     listener->live_after = last_seq_;
+    // An id this database never gave (from another database, or one restored from an
+    // older copy) would hold back every event until the history caught up with it.
+    if (listener->resume_after && *listener->resume_after > last_seq_) listener->resume_after.reset();
     listeners_.push_back(listener);
   }
   poller_cv_.notify_all();

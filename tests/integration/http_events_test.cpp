@@ -179,5 +179,15 @@ TEST(HttpEvents, LastEventIdResumesWithWhatWasMissed) {
   EXPECT_EQ(server.request("GET", "/api/v1/events", "", {{"Last-Event-ID", "abc"}}).status, 400);
 }
 
+// An id ahead of this database's history (kept from another database) does not hold
+// back the stream: it goes on from now.
+TEST(HttpEvents, AnIdFromTheFutureStartsFromNow) {
+  QuernServer server({"--concurrency", "0"});
+  server.enqueue({{"type", "a"}});
+  EventStream stream(server, {"Last-Event-ID: 999999"});
+  const int64_t id = server.enqueue({{"type", "b"}})["id"];
+  EXPECT_TRUE(stream.wait_for_event(transition(id, "available")));
+}
+
 }  // namespace
 }  // namespace quern::http_test
