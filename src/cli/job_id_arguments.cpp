@@ -1,6 +1,7 @@
 #include "cli/job_id_arguments.h"
 
 #include <charconv>
+#include <climits>
 #include <string>
 #include <unordered_set>
 
@@ -40,8 +41,13 @@ std::vector<JobId> parse_job_ids(const std::vector<std::string>& texts) {
 
 int parse_int_at_least(std::string_view text, int minimum, std::string_view what) {
   int value = 0;
-  if (!parse_decimal(text, value) || value < minimum) {
-    throw Error::invalid_argument(std::string(what) + " must be an integer of at least " + std::to_string(minimum) +
+  const bool parsed = parse_decimal(text, value);
+  if (!parsed || value < minimum) {
+    // Only digits, yet not parsed: a number too large, and the message says so.
+    const bool too_large =
+        !parsed && !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+    const std::string range = too_large ? " and at most " + std::to_string(INT_MAX) : "";
+    throw Error::invalid_argument(std::string(what) + " must be an integer of at least " + std::to_string(minimum) + range +
                                   ", not '" + std::string(text) + "'");
   }
   return value;

@@ -242,6 +242,9 @@ TEST(CliAdd, BadInputIsRejectedAndChangesNothing) {
     EXPECT_TRUE(result.err.starts_with("quern: ")) << result.err;
   }
   EXPECT_EQ(cli.job_count(), 1u);
+  // A number too large is called too large.
+  const CliResult huge = cli.run({"add", "--max-attempts", "2147483648", "--", "true"});
+  EXPECT_NE(huge.err.find("at most 2147483647"), std::string::npos) << huge.err;
 }
 
 TEST(CliAdd, BadInputDoesNotCreateTheDatabase) {
