@@ -92,7 +92,8 @@ struct WorkerPoolOptions {
   std::function<void(JobId id, int attempt)> on_stale_finish;
   // Called from a pool thread when a store call of the pool fails (claiming, recording
   // finishes, heartbeats): the pool keeps trying, so this is how the failure is seen.
-  // Called when failures begin and again if the error changes, not at every retry.
+  // Called when failures begin and again if the kind of error (its code) changes, not
+  // at every retry.
   std::function<void(const Error& error)> on_store_error;
 };
 

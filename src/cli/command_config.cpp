@@ -1,6 +1,7 @@
 // `quern config get KEY`, `config set KEY VALUE`, `config ls`: the settings that
 // handlers read at run time, stored as JSON values.
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "cli/commands.h"
@@ -23,7 +24,7 @@ std::string compact(const Json& value) { return value.dump(-1, ' ', false, Json:
 // levels) is kept as the string it is, like any text that is not JSON.
 Json setting_value_from_text(const std::string& text) {
   try {
-    return parse_payload(text);
+    return parse_payload(text, std::numeric_limits<size_t>::max());  // a setting has no payload limit
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kInvalidArgument) throw;
     return Json(text);

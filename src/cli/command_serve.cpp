@@ -115,9 +115,8 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
     pool.emplace(client, settings.pool);
     pool->handle(std::string(kShellType), http.counted(make_shell_handler()));
   }
-  // The pool first: a store it cannot write to fails the start before the port is bound.
-  if (pool) pool->start();
   http.start();
+  if (pool) pool->start();
   http.log().info("listening on " + http.url(), {{"dashboard", http.url() + "/"},
                                                    {"slots", settings.concurrency},
                                                    {"database", resolved_db_url(global)},

@@ -161,7 +161,7 @@ class WorkerPool::Impl {
   bool background_stop_ = false;
 
   std::mutex store_error_mutex_;
-  std::optional<std::string> reported_store_error_;  // guarded by store_error_mutex_
+  std::optional<ErrorCode> reported_store_error_;  // guarded by store_error_mutex_
 
   std::atomic<int64_t> jobs_finished_{0};
   std::atomic<bool> started_{false};
@@ -378,8 +378,6 @@ void WorkerPool::Impl::dispatcher_loop() {
       params.now = clock_->now();
       jobs = store_->claim_jobs(params);
       store_worked();
-      next_due = Time::max();
-      if (static_cast<int>(jobs.size()) < want) next_due = store_->next_scheduled_at(options_.queues).value_or(Time::max());
     } catch (const Error& e) {
       store_failed(e);
       // The store is busy or unreachable: try again shortly rather than spin.
@@ -387,6 +385,15 @@ void WorkerPool::Impl::dispatcher_loop() {
       dispatcher_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return claiming_stopped_; });
       wake_ = true;
       continue;
+    }
+    next_due = Time::max();
+    if (static_cast<int>(jobs.size()) < want) {
+      // A failure here must not drop the jobs just claimed: the idle recheck looks again.
+      try {
+        next_due = store_->next_scheduled_at(options_.queues).value_or(Time::max());
+      } catch (const Error& e) {
+        store_failed(e);
+      }
     }
     if (jobs.empty()) continue;
     {
@@ -732,9 +739,13 @@ void WorkerPool::Impl::maintenance_loop() {
 }
 
 void WorkerPool::Impl::store_failed(const Error& error) {
-  std::lock_guard lock(store_error_mutex_);
-  if (reported_store_error_ == error.what()) return;
-  reported_store_error_ = error.what();
+  {
+    // By kind: the texts of one failure differ by the call that met it (PostgreSQL
+    // names the statement), and the calls take turns.
+    std::lock_guard lock(store_error_mutex_);
+    if (reported_store_error_ == error.code()) return;
+    reported_store_error_ = error.code();
+  }
   if (options_.on_store_error) options_.on_store_error(error);
 }
 

@@ -373,15 +373,17 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
   state = RequestState{};
   state.active = true;
   state.start = RequestClock::now();
-  if (req.path.size() > kMaxPathBytes) {
-    refuse(req, res, 414, error_code_name(ErrorCode::kInvalidArgument),
-           "the request path is longer than " + std::to_string(kMaxPathBytes) + " bytes");
-    return httplib::Server::HandlerResponse::Handled;
-  }
+  // First: every refusal below leaves the connection open when no body was declared,
+  // which is only safe once the body's length is known beyond doubt.
   if (!has_clear_framing(req)) {
     send_error_and_close(res, 400, error_code_name(ErrorCode::kInvalidArgument),
                          "malformed request: Content-Length must be one number of decimal digits, without "
                          "Transfer-Encoding");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (req.path.size() > kMaxPathBytes) {
+    refuse(req, res, 414, error_code_name(ErrorCode::kInvalidArgument),
+           "the request path is longer than " + std::to_string(kMaxPathBytes) + " bytes");
     return httplib::Server::HandlerResponse::Handled;
   }
   if (req.headers.size() > kMaxHeaderCount) {

@@ -177,9 +177,10 @@ class Store {
   // A number that changes whenever any process commits a change (cheap to call often).
   virtual uint64_t change_counter() = 0;
 
-  // Throws what a write would meet now (a read-only database file or server, the
-  // store out of reach), so a worker that could never record a run says so at start-up
-  // instead of idling. Writes nothing.
+  // Throws kUnavailable if this process may only read the store (a read-only file, a
+  // read-only server or role) or cannot reach it, so a worker that could never record a
+  // run says so at start-up instead of idling. Takes no lock (a store merely busy
+  // passes) and writes nothing.
   virtual void check_writable() = 0;
 
   // A random id made when the database was created (stable for its life), so per-job

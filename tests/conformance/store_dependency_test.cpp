@@ -161,6 +161,14 @@ TEST_P(StoreDependencies, DeletingAFailedDependencyCancelsDependentsLeftBlocked)
   EXPECT_EQ(get(e).state, JobState::kCanceled);
   EXPECT_EQ(store_->job_history(e).back().detail, "dependency " + std::to_string(d) + " deleted");
   expect_counts_match_jobs();
+
+  // A dependency deleted before it ran can never complete either.
+  const JobId f = enqueue(new_job()).id;
+  const JobId g = enqueue(after({f}, OnDependencyFailure::kStayBlocked)).id;
+  store_->delete_job(f, now());
+  EXPECT_EQ(get(g).state, JobState::kCanceled);
+  EXPECT_EQ(store_->job_history(g).back().detail, "dependency " + std::to_string(f) + " deleted");
+  expect_counts_match_jobs();
 }
 
 TEST_P(StoreDependencies, CanceledDependencyCancelsDependents) {

@@ -162,7 +162,7 @@ TEST(CliDatabase, ReadOnlyFileIsReadableButAWorkerOnItIsExitFive) {
   expect_one_error_line(run_as_user({"add", "--", "true"}), 5, "add");
   const CliResult worker = run_as_user({"worker"});
   expect_one_error_line(worker, 5, "worker");
-  EXPECT_NE(worker.err.find("readonly"), std::string::npos) << worker.err;
+  EXPECT_NE(worker.err.find("read-only"), std::string::npos) << worker.err;
   const CliResult after = run_as_user({"ls", "--json"});
   ASSERT_EQ(after.status, 0) << after.err;
   EXPECT_EQ(Json::parse(after.out).size(), 1u);

@@ -85,9 +85,8 @@ TEST(HttpSecurity, CrossSiteWritesAreForbidden) {
   EXPECT_EQ(server.get("/api/v1/stats", {{"Origin", "http://evil.example"}}).status, 200);
 }
 
-// DNS rebinding: a page whose own name resolves to 127.0.0.1 is same-origin with
 // A body's length must be stated once and plainly: anything a proxy might read another
-// way (request smuggling) is a 400 and nothing is created.
+// way (request smuggling) is a 400, the connection closes, and nothing is created.
 TEST(HttpSecurity, AmbiguousContentLengthIsRefused) {
   QuernServer server({"--concurrency", "0"});
   for (const std::string& length : std::vector<std::string>{"Content-Length: abc", "Content-Length: 1_5",
@@ -101,8 +100,20 @@ TEST(HttpSecurity, AmbiguousContentLengthIsRefused) {
     EXPECT_EQ(result.error_code(), "invalid_argument") << result.body;
   }
   EXPECT_EQ(server.cli().job_count(), 0u);
+  // Two lengths, the first one fitting the JSON body exactly: it used to be created.
+  RawHttpConnection raw(server.port());
+  ASSERT_TRUE(raw.send("POST /api/v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 13\r\nContent-Length: 99\r\n\r\n{\"type\":\"cl\"}"));
+  const HttpResult two = raw.read_response();
+  EXPECT_EQ(two.status, 400) << two.body;
+  EXPECT_NE(two.body.find("Content-Length"), std::string::npos) << two.body;
+  const auto connection = two.headers.find("Connection");
+  ASSERT_NE(connection, two.headers.end());
+  EXPECT_EQ(connection->second, "close");
+  EXPECT_EQ(server.cli().job_count(), 0u);
 }
 
+// DNS rebinding: a page whose own name resolves to 127.0.0.1 is same-origin with
 // itself, so Origin matches Host; without a token only loopback names are answered.
 TEST(HttpSecurity, WithoutATokenOnlyLoopbackHostNamesAreAnswered) {
   QuernServer server({"--concurrency", "0"});

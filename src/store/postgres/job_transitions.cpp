@@ -1,5 +1,6 @@
 #include "store/postgres/job_transitions.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -109,7 +110,9 @@ void cancel_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now
   after_job_final(txn, id, JobState::kCanceled, now);
 }
 
-void cancel_dependents_of_deleted(Transaction& txn, const std::vector<JobId>& deleted, Time now) {
+void cancel_dependents_of_deleted(Transaction& txn, const std::vector<JobId>& given, Time now) {
+  std::vector<JobId> deleted = given;
+  std::sort(deleted.begin(), deleted.end());
   const auto dependents = dependents_of_jobs(txn, deleted);
   for (JobId id : deleted) {
     const auto it = dependents.find(id);

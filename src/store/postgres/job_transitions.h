@@ -51,9 +51,10 @@ bool unblock_if_ready(Transaction& txn, JobId id, Time now, std::string_view det
 // Cancels a job that is not final (clearing any lease), then its dependents.
 void cancel_job_at(Transaction& txn, JobId id, const JobPosition& from, Time now, std::string_view detail);
 
-// Before failed, canceled or expired jobs are deleted: their dependents still blocked
-// were waiting for them to be retried, which can no longer happen, so they are
-// canceled (whatever they chose), then theirs as after any cancel.
+// Before jobs that have not completed are deleted: their dependents still blocked were
+// waiting for them to complete (or, failed, to be retried), which can no longer
+// happen, so they are canceled (whatever they chose), then theirs as after any cancel.
+// In id order, as SQLite's store does.
 void cancel_dependents_of_deleted(Transaction& txn, const std::vector<JobId>& deleted, Time now);
 
 // Expires a scheduled, available or blocked job, then cancels its dependents.

@@ -645,7 +645,7 @@ void PostgresStore::delete_job(JobId id, Time now) {
     const auto pos = lock_job_position(txn, id);
     if (!pos) throw Error::not_found(job_not_found_message(id));
     check_can_delete(id, pos->state);
-    if (pos->state != JobState::kCompleted && is_final(pos->state)) cancel_dependents_of_deleted(txn, {id}, now);
+    if (pos->state != JobState::kCompleted) cancel_dependents_of_deleted(txn, {id}, now);
     delete_job_rows(txn, {id});
     txn.count(pos->queue, pos->state, -1);
   });
@@ -703,7 +703,12 @@ std::optional<Json> PostgresStore::get_setting(const std::string& key) {
 }
 
 void PostgresStore::check_writable() {
-  write([](Transaction& txn) { txn.write(kProbeWrite); });
+  const bool can_write = read([](Connection& db) { return db.exec(kSelectCanWrite).text(0, 0) == "t"; });
+  if (!can_write) {
+    throw Error::unavailable("postgres: " + settings_.display_name +
+                             " is read-only for this session (a standby, a read-only transaction, or a role "
+                             "without UPDATE on jobs)");
+  }
 }
 
 void PostgresStore::put_setting(const std::string& key, const Json& value, Time now) {

@@ -47,8 +47,11 @@ inline constexpr Statement kRecordMigration{"quern_record_migration", R"sql(
 inline constexpr Statement kSelectDatabaseId{"quern_select_database_id",
                                              "SELECT value FROM store_meta WHERE key = 'database_id'"};
 
-// A write that changes nothing: refused all the same by a read-only server or role.
-inline constexpr Statement kProbeWrite{"quern_probe_write", "UPDATE store_meta SET value = value WHERE false"};
+// Whether this session may write jobs: not a read-only server or transaction, and a
+// role allowed to. A read, so a database that is merely busy passes.
+inline constexpr Statement kSelectCanWrite{"quern_select_can_write", R"sql(
+  SELECT current_setting('transaction_read_only') = 'off' AND has_table_privilege('jobs', 'UPDATE')
+)sql"};
 
 // --- transactions --------------------------------------------------------------------
 

@@ -42,9 +42,9 @@ bool unblock_if_ready(WriteTransaction& txn, JobId id, Time now, std::string_vie
 // Cancels a job that is not final (clearing any lease), then its dependents.
 void cancel_job_at(WriteTransaction& txn, JobId id, const JobPosition& from, Time now, std::string_view detail);
 
-// Before a failed, canceled or expired job is deleted: its dependents still blocked
-// were waiting for it to be retried, which can no longer happen, so they are canceled
-// (whatever they chose), then theirs as after any cancel.
+// Before a job that has not completed is deleted: its dependents still blocked were
+// waiting for it to complete (or, failed, to be retried), which can no longer happen,
+// so they are canceled (whatever they chose), then theirs as after any cancel.
 void cancel_dependents_of_deleted(WriteTransaction& txn, JobId deleted, Time now);
 
 // Expires a scheduled, available or blocked job, then cancels its dependents.

@@ -100,7 +100,7 @@ Json parse_setting(std::string_view key, std::string_view text) {
 
 // Removes a job and everything kept about it.
 void delete_job_rows(WriteTransaction& txn, JobId id, const std::string& queue, JobState state, Time now) {
-  if (state != JobState::kCompleted && is_final(state)) cancel_dependents_of_deleted(txn, id, now);
+  if (state != JobState::kCompleted) cancel_dependents_of_deleted(txn, id, now);
   for (const char* sql : {kDeleteJob, kDeleteHistoryOfJob, kDeleteLogsOfJob, kDeleteDependenciesOfJob,
                           kDeleteDependenciesOnJob, kDeleteTagsOfJob}) {
     auto q = txn.db().prepare(sql);
@@ -640,7 +640,12 @@ std::optional<Json> SqliteStore::get_setting(const std::string& key) {
 }
 
 void SqliteStore::check_writable() {
-  write([](WriteTransaction& txn) { txn.db().prepare(kProbeWrite)->run(); });
+  // A connection of its own: SQLite opens a file it may not write read-only, and says
+  // so without taking a lock (a database merely locked by another process is writable).
+  Connection probe(path_, SQLITE_OPEN_READWRITE, options_.busy_timeout);
+  if (sqlite3_db_readonly(probe.handle(), "main") == 1) {
+    throw Error::unavailable("database " + path_ + " is read-only for this process (no write permission on the file)");
+  }
 }
 
 void SqliteStore::put_setting(const std::string& key, const Json& value, Time now) {

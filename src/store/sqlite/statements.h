@@ -33,9 +33,6 @@ inline constexpr const char* kSelectDatabaseIdentity = R"sql(
 
 inline constexpr const char* kSelectDatabaseId = "SELECT value FROM store_meta WHERE key = 'database_id'";
 
-// A write that changes nothing: SQLite refuses it on a read-only file all the same.
-inline constexpr const char* kProbeWrite = "UPDATE store_meta SET value = value WHERE 0";
-
 // The next free job id and history seq: above every row and every id handed out.
 inline constexpr const char* kSelectIdHighWater = R"sql(
   SELECT max((SELECT CAST(value AS INTEGER) FROM store_meta WHERE key = 'max_job_id'),
