@@ -14,14 +14,6 @@ constexpr size_t kMaxUniqueKeyBytes = 4096;  // room for a file path, the usual 
 
 [[noreturn]] void throw_invalid(const std::string& what) { throw Error::invalid_argument("invalid job: " + what); }
 
-bool has_control_character(std::string_view s) {
-  for (char c : s) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7F) return true;
-  }
-  return false;
-}
-
 bool is_valid_utf8(std::string_view s) {
   for (size_t pos = 0; pos < s.size();) {
     size_t length = utf8_sequence_length(s, pos);
@@ -39,10 +31,6 @@ size_t compact_json_size(const Json& payload) {
     throw_invalid("payload contains text that is not valid UTF-8");
   }
 }
-
-}  // namespace
-
-namespace {
 
 // What is wrong with a queue, type or tag name, if anything.
 std::string name_problem(std::string_view field, std::string_view name) {

@@ -8,6 +8,14 @@ bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
 }  // namespace
 
+bool has_control_character(std::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) return true;
+  }
+  return false;
+}
+
 size_t utf8_sequence_length(std::string_view text, size_t pos) {
   const auto at = [&](size_t i) -> unsigned char { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = at(pos);

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cmath>
@@ -545,12 +544,7 @@ Handler HttpServer::counted(Handler handler) { return impl_->counted(std::move(h
 ServerLog& HttpServer::log() { return impl_->log(); }
 
 bool is_loopback_host(std::string_view host) {
-  // Host names are case-insensitive (RFC 9110 §4.2.3).
-  constexpr std::string_view kLocalhost = "localhost";
-  if (std::equal(host.begin(), host.end(), kLocalhost.begin(), kLocalhost.end(),
-                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
-    return true;
-  }
+  if (ascii_iequals(host, "localhost")) return true;  // host names are case-insensitive
   const std::string text(host);
   in_addr v4{};
   if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;

@@ -14,14 +14,6 @@ LogFormat parse_log_format(std::string_view text) {
 
 namespace {
 
-bool has_control_character(std::string_view text) {
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7F) return true;
-  }
-  return false;
-}
-
 // Text as it goes in a text log line: as is, or JSON-quoted if it holds a control
 // character, so a request path with "%0a" in it cannot forge a line of its own.
 std::string one_line_text(std::string_view text) {
