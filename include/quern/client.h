@@ -96,9 +96,8 @@ class Client {
   int64_t retry_failed(std::optional<std::string> queue = std::nullopt);
   // Any non-final → canceled. A running job's worker stops its handler.
   Job cancel(JobId id);
-  // Deletes a job that is not running. A job that is still waiting (scheduled,
-  // available, blocked) is canceled first, so its dependents are canceled as for any
-  // dependency that will never complete (or stay blocked, if they chose to).
+  // Deletes a job that is not running. If it had not completed, its dependents still
+  // blocked are canceled in the same transaction: it never will complete now.
   void remove(JobId id);
   // Deletes final jobs in `states`; returns how many.
   int64_t clear(const std::vector<JobState>& states);

@@ -129,19 +129,7 @@ Job Client::cancel(JobId id) {
   return canceled;
 }
 
-void Client::remove(JobId id) {
-  const JobState state = get(id).state;
-  if (state == JobState::kScheduled || state == JobState::kAvailable || state == JobState::kBlocked) {
-    try {
-      store_->cancel_job(id, clock_->now());
-    } catch (const Error& e) {
-      // Claimed meanwhile (the delete below then refuses it) or already final: either
-      // way the delete decides.
-      if (e.code() != ErrorCode::kFailedPrecondition) throw;
-    }
-  }
-  store_->delete_job(id, clock_->now());
-}
+void Client::remove(JobId id) { store_->delete_job(id, clock_->now()); }
 
 int64_t Client::clear(const std::vector<JobState>& states) {
   for (JobState s : states) {
