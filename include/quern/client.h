@@ -112,6 +112,8 @@ class Client {
   std::vector<ThroughputBucket> throughput(Duration window);
 
   std::optional<Json> setting(const std::string& key);
+  // Throws kInvalidArgument for a key that is not a valid name (non-empty, at most 200
+  // bytes, printable UTF-8) or a value holding text that is not valid UTF-8.
   void set_setting(const std::string& key, const Json& value);
   std::vector<std::pair<std::string, Json>> settings();
 

@@ -16,6 +16,7 @@
 #include "quern/error.h"
 #include "quern/worker_pool.h"
 #include "server/http_server.h"
+#include "store/schema_status.h"
 
 #if defined(__SANITIZE_THREAD__)
 // cpp-httplib is Debian's prebuilt library, not built with ThreadSanitizer: the
@@ -119,7 +120,7 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
   if (pool) pool->start();
   http.log().info("listening on " + http.url(), {{"dashboard", http.url() + "/"},
                                                    {"slots", settings.concurrency},
-                                                   {"database", resolved_db_url(global)},
+                                                   {"database", database_display_name(resolved_db_url(global))},
                                                    {"auth", settings.server.token.empty() ? "none" : "token"}});
   stop_signals.wait();
   // Long-polls and event streams end at once; the pool's running jobs get their grace

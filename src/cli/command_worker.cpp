@@ -9,6 +9,7 @@
 #include "exec/shell_handler.h"
 #include "quern/error.h"
 #include "quern/worker_pool.h"
+#include "store/schema_status.h"
 
 namespace quern::cli {
 namespace {
@@ -62,7 +63,7 @@ int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
   pool.start();
   // Each status line is one write: whoever reads it (a supervisor, a test) sees it whole.
   std::cerr << "quern worker: " + std::to_string(options.concurrency) +
-                   (options.concurrency == 1 ? " slot" : " slots") + " on " + resolved_db_url(global) +
+                   (options.concurrency == 1 ? " slot" : " slots") + " on " + database_display_name(resolved_db_url(global)) +
                    ", queues: " + join_queue_names(options.queues) + "\n"
             << std::flush;
   stop_signals.wait();

@@ -67,6 +67,9 @@ void validate_new_job(const NewJob& job, size_t max_payload_bytes) {
     if (job.unique_key->size() > kMaxUniqueKeyBytes) {
       throw_invalid("unique_key is longer than " + std::to_string(kMaxUniqueKeyBytes) + " bytes");
     }
+    // Every backend must keep the key byte for byte, or two keys could become one.
+    if (job.unique_key->find('\0') != std::string::npos) throw_invalid("unique_key contains a NUL byte");
+    if (!is_valid_utf8(*job.unique_key)) throw_invalid("unique_key " + quote_for_message(*job.unique_key) + " is not valid UTF-8");
   }
   for (JobId id : job.depends_on) {
     if (id < 1) throw_invalid("depends_on id " + std::to_string(id) + " is not a positive integer");
@@ -74,6 +77,7 @@ void validate_new_job(const NewJob& job, size_t max_payload_bytes) {
   for (const auto& path : job.needs_files) {
     if (path.empty() || path.front() != '/') throw_invalid("needs_files path " + quote_for_message(path) + " is not absolute");
     if (path.find('\0') != std::string::npos) throw_invalid("needs_files path " + quote_for_message(path) + " contains a NUL byte");
+    if (!is_valid_utf8(path)) throw_invalid("needs_files path " + quote_for_message(path) + " is not valid UTF-8");
   }
   size_t payload_bytes = compact_json_size(job.payload);
   if (payload_bytes > max_payload_bytes) {

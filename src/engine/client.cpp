@@ -181,7 +181,13 @@ std::vector<ThroughputBucket> Client::throughput(Duration window) {
 std::optional<Json> Client::setting(const std::string& key) { return store_->get_setting(key); }
 
 void Client::set_setting(const std::string& key, const Json& value) {
-  if (key.empty()) throw Error::invalid_argument("a setting needs a non-empty key");
+  // Keys are shown like queue names, and every backend must keep them apart.
+  check_name("setting key", key);
+  try {
+    (void)value.dump();
+  } catch (const Json::exception&) {
+    throw Error::invalid_argument("setting value contains text that is not valid UTF-8");
+  }
   store_->put_setting(key, value, clock_->now());
 }
 

@@ -61,6 +61,8 @@ std::string database_name(const StoreUrl& url) {
 
 }  // namespace
 
+std::string database_display_name(const std::string& url) { return database_name(parse_store_url(url)); }
+
 SchemaStatus read_schema_status(const std::string& url_text, const StoreOptions& options) {
   const StoreUrl url = parse_store_url(url_text, options);
   SchemaStatus status;

@@ -98,6 +98,30 @@ TEST_F(PostgresTest, UnreachableServerIsUnavailableInOneLineWithoutThePassword) 
   }
 }
 
+// A lock held past the busy timeout is the environment's doing: the message names the
+// server, as a lost connection's does, not the statement that waited.
+TEST_F(PostgresTest, LockHeldPastTheTimeoutIsUnavailableNamingTheServer) {
+  StoreOptions options;
+  options.busy_timeout = 300ms;
+  auto store = open(options);
+  ASSERT_TRUE(store->enqueue_jobs({job()}, clock_.now()).at(0).inserted);
+  RawSession locker;
+  locker.exec("BEGIN");
+  locker.exec("LOCK TABLE " + schema_table("jobs") + " IN ACCESS EXCLUSIVE MODE");
+  try {
+    store->get_job(1);
+    ADD_FAILURE() << "a read of a locked table must time out";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
+    const std::string message = e.what();
+    EXPECT_NE(message.find("127.0.0.1"), std::string::npos) << message;
+    EXPECT_NE(message.find("busy past the timeout"), std::string::npos) << message;
+    EXPECT_EQ(message.find("quern_select"), std::string::npos) << message;
+  }
+  locker.exec("ROLLBACK");
+  EXPECT_EQ(store->get_job(1).value().id, 1);
+}
+
 TEST_F(PostgresTest, BadUrlOrSchemaNameIsInvalidArgument) {
   EXPECT_QUERN_ERROR(open_store("postgres://127.0.0.1/db?no_such_parameter=1"), ErrorCode::kInvalidArgument);
   EXPECT_QUERN_ERROR(open_store(postgres_test_url().value() + "&schema=no%20spaces"), ErrorCode::kInvalidArgument);

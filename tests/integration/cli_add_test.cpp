@@ -216,6 +216,8 @@ TEST(CliAdd, BadInputIsRejectedAndChangesNothing) {
       {{"--cwd", "does/not/exist", "--", "true"}, 2},
       {{"--queue", "", "--", "true"}, 2},
       {{"--unique", "", "--", "true"}, 2},
+      {{"--unique", "u\xff", "--", "true"}, 2},
+      {{"--needs-file", "/tmp/d\xff", "--", "true"}, 2},
       {{"--on-dependency-failure", "ignore", "--", "true"}, 2},
       {{"--after", "0", "--", "true"}, 2},
       {{"--after", "-1", "--", "true"}, 2},

@@ -203,6 +203,24 @@ TEST(CliConfig, ValuesThatWouldChangeAreKeptAsText) {
   EXPECT_EQ(cli.run({"config", "get", "big"}).out, "9223372036854775807\n");
 }
 
+// A key is a name (PostgreSQL could not keep "k\xff" apart from "k\uFFFD"); text that is
+// not UTF-8 is no JSON string.
+TEST(CliConfig, KeysAndValuesThatAreNotUtf8AreInvalidAndChangeNothing) {
+  QuernCli cli;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"config", "set", "k\xff", "1"},
+           {"config", "set", "line\nbreak", "1"},
+           {"config", "set", "y", "bad\xff"},
+           {"config", "set", "z", "\"bad\xff\""},
+       }) {
+    const CliResult result = cli.run(args);
+    EXPECT_EQ(result.status, 2) << QuernCli::join(args) << ": " << result.err;
+    EXPECT_EQ(result.err_lines(), 1u) << result.err;
+    EXPECT_EQ(result.err.find("internal"), std::string::npos) << result.err;
+  }
+  EXPECT_EQ(cli.json({"config", "ls"}), Json::object());
+}
+
 TEST(CliConfig, MissingKeyIsNotFound) {
   QuernCli cli;
   const CliResult result = cli.run({"config", "get", "nope"});

@@ -72,6 +72,8 @@ TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
 
   EXPECT_EQ(server.request("PUT", "/api/v1/settings/x", "{oops").status, 400);
   EXPECT_EQ(server.request("PUT", "/api/v1/settings/x", "").status, 400);
+  EXPECT_EQ(server.request("PUT", "/api/v1/settings/a%00b", "1").status, 400);
+  EXPECT_EQ(server.request("PUT", "/api/v1/settings/a%FFb", "1").status, 400);
   const Json all = server.get("/api/v1/settings").json()["settings"];
   EXPECT_EQ(all["limit"], 42);
   EXPECT_EQ(all.size(), 3u);

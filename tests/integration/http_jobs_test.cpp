@@ -121,6 +121,8 @@ TEST(HttpJobs, BadBodiesAre400AndChangeNothing) {
       R"({"type":"shell","payload":{"no":"command"}})",
       R"({"jobs":[]})",
       R"({"type":"a","queue":""})",
+      R"({"type":"a","unique_key":"nul\u0000key"})",  // PostgreSQL text holds no NUL
+      R"({"type":"a","needs_files":["/tmp/nul\u0000"]})",
   };
   for (const auto& body : bodies) {
     const HttpResult result = server.request("POST", "/api/v1/jobs", body);

@@ -108,6 +108,17 @@ TEST(ValidateNewJob, RejectsEmptyOrHugeUniqueKeys) {
   EXPECT_NO_THROW(validate_new_job(job, kDefaultMaxPayloadBytes));
 }
 
+// PostgreSQL text holds neither, so two different keys could otherwise become one there.
+TEST(ValidateNewJob, RejectsUniqueKeysWithNulOrInvalidUtf8) {
+  NewJob job = valid_job();
+  job.unique_key = std::string("nul\0key", 7);
+  expect_invalid(job, "invalid job: unique_key contains a NUL byte");
+  job.unique_key = "u\xff";
+  expect_invalid(job, "is not valid UTF-8");
+  job.unique_key = "u\xef\xbf\xbd";  // U+FFFD itself is fine
+  EXPECT_NO_THROW(validate_new_job(job, kDefaultMaxPayloadBytes));
+}
+
 TEST(ValidateNewJob, RejectsDependencyIdsBelowOne) {
   NewJob job = valid_job();
   job.depends_on = {3, 0};
@@ -124,6 +135,8 @@ TEST(ValidateNewJob, RejectsRelativeOrEmptyFilePaths) {
   expect_invalid(job, "is not absolute");
   job.needs_files = {std::string("/a\0b", 4)};
   expect_invalid(job, "contains a NUL byte");
+  job.needs_files = {"/media/d\xff"};
+  expect_invalid(job, "is not valid UTF-8");
 }
 
 TEST(ValidateNewJob, MeasuresThePayloadAsCompactJson) {

@@ -250,7 +250,7 @@ std::unique_ptr<Connection> Connection::borrow(pg_conn* conn, const std::string&
   borrowed->conn_ = conn;
   borrowed->borrowed_ = true;
   borrowed->borrowed_schema_ = schema;
-  borrowed->display_name_ = "the caller's connection";
+  borrowed->display_name_ = "(the caller's connection)";
   return borrowed;
 }
 
@@ -281,11 +281,11 @@ void Connection::poll_idle() {
 namespace {
 
 // Fails unless `result` is a success; takes ownership of it either way.
-Result checked_result(pg_conn* conn, pg_result* raw, std::string_view what) {
+Result checked_result(pg_conn* conn, std::string_view server, pg_result* raw, std::string_view what) {
   const ExecStatusType status = raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(raw);
   Result owner(raw);  // freed when the error leaves
-  throw_postgres_error(conn, raw, what);
+  throw_postgres_error(conn, raw, server, what);
 }
 
 }  // namespace
@@ -304,10 +304,10 @@ void Connection::exec_simple(const std::string& sql, std::string_view what) {
     begin_pending_ = false;
     // A transaction that ran nothing ends without a word to the server.
     if (sql == "COMMIT" || sql == "ROLLBACK") return;
-    checked_result(conn_, PQexec(conn_, ("BEGIN; " + sql).c_str()), what);
+    checked_result(conn_, display_name_, PQexec(conn_, ("BEGIN; " + sql).c_str()), what);
     return;
   }
-  checked_result(conn_, PQexec(conn_, sql.c_str()), what);
+  checked_result(conn_, display_name_, PQexec(conn_, sql.c_str()), what);
 }
 
 void Connection::begin_with_next_statement() {
@@ -319,7 +319,7 @@ Result Connection::run_unnamed(const std::string& sql, const Params& params, std
   const std::string qualified = schema_qualified_sql(sql, borrowed_schema_);
   const int n = params.size();
   const auto [values, lengths] = params.pointers();
-  return checked_result(conn_,
+  return checked_result(conn_, display_name_,
                         PQexecParams(conn_, qualified.c_str(), n, nullptr, values.data(), lengths.data(),
                                      params.formats_.data(), /*resultFormat=*/0),
                         what);
@@ -329,12 +329,12 @@ Result Connection::run_prepared(const std::string& name, const std::string& sql,
                                 const Params& params, std::string_view what) {
   if (begin_pending_) return std::move(run_pipeline({{name, sql.c_str(), &params}}, /*then_commit=*/false, what).front());
   if (!prepared) {
-    checked_result(conn_, PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), what);
+    checked_result(conn_, display_name_, PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), what);
     prepared_.insert(name);
   }
   const int n = params.size();
   const auto [values, lengths] = params.pointers();
-  return checked_result(conn_,
+  return checked_result(conn_, display_name_,
                         PQexecPrepared(conn_, name.c_str(), n, values.data(), lengths.data(), params.formats_.data(),
                                        /*resultFormat=*/0),
                         what);
@@ -433,7 +433,7 @@ std::vector<Result> Connection::run_pipeline(const std::vector<PipelineStep>& st
   // A statement whose PREPARE failed is prepared again next time; the others are kept
   // (a pipeline aborted after them still ran their PREPARE first).
   if (sent && !prepare_failed) prepared_.insert(newly_prepared.begin(), newly_prepared.end());
-  if (failed) throw_postgres_error(conn_, first_error.raw(), std::string(what));
+  if (failed) throw_postgres_error(conn_, first_error.raw(), display_name_, std::string(what));
   return results;
 }
 

@@ -29,8 +29,10 @@ class TransactionConflict : public Error {
 // - unique violation → TransactionConflict(kAlreadyExists);
 // - disk full, out of memory → kResourceExhausted; data exceptions → kInvalidArgument;
 // - anything else → kInternal.
-// `what` says what was being done ("claim_jobs", "commit").
-[[noreturn]] void throw_postgres_error(pg_conn* conn, const pg_result* result, std::string_view what);
+// `server` names the server (never the password); `what` says what was being done
+// ("claim_jobs", "commit"), which only errors that are not the environment's repeat.
+[[noreturn]] void throw_postgres_error(pg_conn* conn, const pg_result* result, std::string_view server,
+                                       std::string_view what);
 
 // libpq's (often multi-line) message as one line.
 std::string one_line(std::string_view message);
