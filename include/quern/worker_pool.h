@@ -91,9 +91,10 @@ struct WorkerPoolOptions {
   // is recognized when retried, and is not reported.
   std::function<void(JobId id, int attempt)> on_stale_finish;
   // Called from a pool thread when a store call of the pool fails (claiming, recording
-  // finishes, heartbeats): the pool keeps trying, so this is how the failure is seen.
-  // Called when failures begin and again if the kind of error (its code) changes, not
-  // at every retry.
+  // finishes, heartbeats, a handler's log and checkpoint writes, which wait and retry
+  // rather than fail the run): the pool keeps trying, so this is how the failure is
+  // seen. Called when failures begin and again if the kind of error (its code) changes
+  // or a minute passed without one, not at every retry.
   std::function<void(const Error& error)> on_store_error;
 };
 
@@ -121,6 +122,9 @@ class WorkerPool {
 
   // Jobs this pool finished (completed, failed or retried) since start.
   int64_t jobs_finished() const;
+  // Runs whose end stop() could not record (the store stayed out of reach): they stay
+  // running until the rescuer returns them, which counts a failed attempt.
+  int64_t runs_unrecorded() const;
 
   // Wakes the claim loop now (e.g. after a local enqueue).
   void notify();

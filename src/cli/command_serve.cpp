@@ -129,6 +129,12 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
   http.stop_streams();
   if (pool) pool->stop();
   http.stop();
+  if (pool && pool->runs_unrecorded() > 0) {
+    http.log().error("the store stayed out of reach: the ends of some runs were not recorded; they stay running "
+                     "until rescued, which counts a failed attempt",
+                     {{"runs", pool->runs_unrecorded()}});
+    return exit_status(ErrorCode::kUnavailable);
+  }
   http.log().info("stopped");
   return 0;
 }
@@ -138,7 +144,7 @@ int run_serve(const GlobalOptions& global, const ServeArguments& args) {
 void add_serve_command(CLI::App& app, CliContext& context) {
   auto args = std::make_shared<ServeArguments>();
   CLI::App* command =
-      app.add_subcommand("serve", "Run the HTTP API, the dashboard and a worker pool for shell jobs until SIGINT/SIGTERM");
+      app.add_subcommand("serve", "Run the HTTP API, the dashboard and a worker pool for shell jobs until SIGINT/SIGTERM/SIGHUP");
   command->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (default 127.0.0.1:7070; port 0: any)");
   command->add_option("--concurrency", args->concurrency, "Shell jobs run at once by this server (default 1; 0: none)");
   command->add_option("--token", args->token,

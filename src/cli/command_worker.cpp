@@ -71,6 +71,13 @@ int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
   const int64_t finished = pool.jobs_finished();
   std::cerr << "quern worker: stopped after " + std::to_string(finished) + (finished == 1 ? " job\n" : " jobs\n")
             << std::flush;
+  if (const int64_t unrecorded = pool.runs_unrecorded(); unrecorded > 0) {
+    std::cerr << "quern worker: the store stayed out of reach: the ends of " + std::to_string(unrecorded) +
+                     (unrecorded == 1 ? " run were" : " runs were") +
+                     " not recorded; they stay running until rescued, which counts a failed attempt\n"
+              << std::flush;
+    return exit_status(ErrorCode::kUnavailable);
+  }
   return 0;
 }
 
@@ -78,7 +85,7 @@ int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
 
 void add_worker_command(CLI::App& app, CliContext& context) {
   auto args = std::make_shared<WorkerArguments>();
-  CLI::App* command = app.add_subcommand("worker", "Run shell jobs until SIGINT/SIGTERM, then stop gracefully");
+  CLI::App* command = app.add_subcommand("worker", "Run shell jobs until SIGINT/SIGTERM/SIGHUP, then stop gracefully");
   command->add_option("--queue", args->queues, "Take jobs from this queue (repeatable; default every queue)")
       ->allow_extra_args(false);
   command->add_option("--concurrency", args->concurrency, "Jobs run at once (default 1)");

@@ -33,6 +33,7 @@ void set_stop_signal_handler(void (*handler)(int)) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);  // the terminal closed: stop as gracefully
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// SIGINT and SIGTERM, the signals that ask `quern worker` and `quern serve` to stop
+// SIGINT, SIGTERM and SIGHUP, the signals that ask `quern worker` and `quern serve` to stop
 // gracefully: while a StopSignals lives, they only write to a pipe (async-signal-safe),
 // and wait() returns once one has arrived.
 #pragma once
@@ -12,7 +12,7 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  // Blocks until SIGINT or SIGTERM.
+  // Blocks until one of them arrives.
   void wait();
 
  private:

@@ -54,6 +54,14 @@ constexpr auto kPrefetchWindow = std::chrono::milliseconds(10);
 constexpr int kMaxPrefetch = 1024;
 // A stopping pool that cannot record its last finishes gives up after this long.
 constexpr auto kGiveUpWhenStopping = std::chrono::seconds(5);
+// A store failure of the kind last reported is reported again only after this long
+// without one (a new outage, not the next retry of the same one).
+constexpr auto kStoreErrorQuietPeriod = std::chrono::seconds(60);
+
+// Failures a retry may get past: the store busy, out of reach or full.
+bool is_transient(const Error& error) {
+  return error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kResourceExhausted;
+}
 
 // One claimed job, from claim to finish.
 struct ActiveJob {
@@ -90,6 +98,7 @@ class WorkerPool::Impl {
   void wait();
   void notify();
   int64_t jobs_finished() const { return jobs_finished_.load(); }
+  int64_t runs_unrecorded() const { return runs_unrecorded_.load(); }
 
   // For the handler's Context.
   Client& client() { return *client_; }
@@ -116,9 +125,13 @@ class WorkerPool::Impl {
   void send_heartbeats(bool only_with_reports);
   // Returns true if a change could not be checked yet (a job too young to look at).
   bool check_timeouts_and_cancels(bool counter_changed);
-  // A store call failed / worked: on_store_error hears of each new failure, once.
+  // A store call failed / wrote: on_store_error hears of each new failure, once.
   void store_failed(const Error& error);
   void store_worked();
+  // Runs `write` for a job's handler until it works, retrying transient store failures
+  // (the run keeps its lease meanwhile, or loses it); returns false if the run was
+  // stopped first. A busy or full store must not turn a good run into a failed attempt.
+  bool retry_job_write(ActiveJob& active, const std::function<void()>& write);
   std::vector<std::shared_ptr<ActiveJob>> snapshot_active();
 
   std::shared_ptr<Client> client_;
@@ -162,8 +175,10 @@ class WorkerPool::Impl {
 
   std::mutex store_error_mutex_;
   std::optional<ErrorCode> reported_store_error_;  // guarded by store_error_mutex_
+  SteadyClock::time_point last_store_error_at_{};   // guarded by store_error_mutex_
 
   std::atomic<int64_t> jobs_finished_{0};
+  std::atomic<int64_t> runs_unrecorded_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
   std::mutex stop_mutex_;
@@ -377,7 +392,7 @@ void WorkerPool::Impl::dispatcher_loop() {
       params.lease = options_.lease;
       params.now = clock_->now();
       jobs = store_->claim_jobs(params);
-      store_worked();
+      if (!jobs.empty()) store_worked();  // an empty claim may have written nothing
     } catch (const Error& e) {
       store_failed(e);
       // The store is busy or unreachable: try again shortly rather than spin.
@@ -593,7 +608,10 @@ void WorkerPool::Impl::completer_loop() {
         const bool give_up = completer_stop_ && SteadyClock::now() - first_try >= kGiveUpWhenStopping;
         if (!give_up) finish_cv_.wait_for(lock, pause);
         lock.unlock();
-        if (give_up) break;
+        if (give_up) {
+          runs_unrecorded_ += static_cast<int64_t>(batch.size());
+          break;
+        }
         pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
       }
     }
@@ -640,6 +658,7 @@ void WorkerPool::Impl::send_heartbeats(bool only_with_reports) {
   std::vector<FinishStatus> statuses;
   try {
     statuses = store_->heartbeat_jobs(beats, clock_->now());
+    store_worked();
   } catch (const Error& e) {
     store_failed(e);
     return;  // the lease has slack; the next beat tries again
@@ -740,10 +759,14 @@ void WorkerPool::Impl::maintenance_loop() {
 
 void WorkerPool::Impl::store_failed(const Error& error) {
   {
-    // By kind: the texts of one failure differ by the call that met it (PostgreSQL
-    // names the statement), and the calls take turns.
+    // By kind: the texts of one failure differ by the call that met it, and the calls
+    // take turns. Reads may work meanwhile (a full disk), so only a write ends it.
     std::lock_guard lock(store_error_mutex_);
-    if (reported_store_error_ == error.code()) return;
+    const auto now = SteadyClock::now();
+    const bool same_outage =
+        reported_store_error_ == error.code() && now - last_store_error_at_ < kStoreErrorQuietPeriod;
+    last_store_error_at_ = now;
+    if (same_outage) return;
     reported_store_error_ = error.code();
   }
   if (options_.on_store_error) options_.on_store_error(error);
@@ -754,13 +777,35 @@ void WorkerPool::Impl::store_worked() {
   reported_store_error_.reset();
 }
 
+bool WorkerPool::Impl::retry_job_write(ActiveJob& active, const std::function<void()>& write) {
+  auto pause = std::chrono::milliseconds(100);
+  while (true) {
+    try {
+      write();
+      store_worked();
+      return true;
+    } catch (const Error& e) {
+      if (!is_transient(e)) throw;
+      store_failed(e);
+    }
+    // Wakes early for a stop (cancel, shutdown, lost lease): the run ends without it.
+    const auto until = SteadyClock::now() + pause;
+    while (SteadyClock::now() < until) {
+      if (active.stop.stop_requested()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
+  }
+}
+
 void WorkerPool::Impl::save_checkpoint(ActiveJob& active, const Json& checkpoint) {
   JobHeartbeat beat;
   beat.id = active.job.id;
   beat.attempt = active.job.attempt;
   beat.lease = options_.lease;
   beat.checkpoint = checkpoint;
-  auto statuses = store_->heartbeat_jobs({beat}, clock_->now());
+  std::vector<FinishStatus> statuses;
+  if (!retry_job_write(active, [&] { statuses = store_->heartbeat_jobs({beat}, clock_->now()); })) return;
   if (!statuses.empty() && statuses[0] == FinishStatus::kStale) {
     active.request_stop(StopReason::kLeaseLost);
     return;
@@ -770,9 +815,11 @@ void WorkerPool::Impl::save_checkpoint(ActiveJob& active, const Json& checkpoint
 
 void WorkerPool::Impl::append_log(ActiveJob& active, const std::string& text) {
   if (text.empty()) return;
-  if (store_->append_log(active.job.id, active.job.attempt, text, clock_->now()) == FinishStatus::kStale) {
-    active.request_stop(StopReason::kLeaseLost);
+  FinishStatus status = FinishStatus::kOk;
+  if (!retry_job_write(active, [&] { status = store_->append_log(active.job.id, active.job.attempt, text, clock_->now()); })) {
+    return;
   }
+  if (status == FinishStatus::kStale) active.request_stop(StopReason::kLeaseLost);
 }
 
 WorkerPool::WorkerPool(std::shared_ptr<Client> client, WorkerPoolOptions options)
@@ -784,6 +831,7 @@ void WorkerPool::stop() { impl_->stop(); }
 void WorkerPool::request_stop() noexcept { impl_->request_stop(); }
 void WorkerPool::wait() { impl_->wait(); }
 int64_t WorkerPool::jobs_finished() const { return impl_->jobs_finished(); }
+int64_t WorkerPool::runs_unrecorded() const { return impl_->runs_unrecorded(); }
 void WorkerPool::notify() { impl_->notify(); }
 
 }  // namespace quern

@@ -32,6 +32,23 @@ TEST(CliWorker, SigintStopsItToo) {
   EXPECT_EQ(worker->stop(SIGINT), 0) << worker->err();
 }
 
+// Closing the terminal a worker runs in must not orphan its jobs: SIGHUP is a graceful
+// stop, and the interrupted job is back in the queue with no failure counted.
+TEST(CliWorker, SighupStopsItGracefully) {
+  QuernCli cli;
+  auto worker = cli.start_worker({"--grace", "100ms"});
+  const int64_t id = cli.add({"--", "sh", "-c", "echo started; sleep 60"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (cli.state(id) != "running" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(cli.state(id), "running");
+  EXPECT_EQ(worker->stop(SIGHUP), 0) << worker->err();
+  const Json job = cli.json({"show", std::to_string(id)});
+  EXPECT_EQ(job["state"], "available") << job.dump();
+  EXPECT_EQ(job["failures"], 0) << job.dump();
+}
+
 TEST(CliWorker, TakesOnlyItsQueues) {
   QuernCli cli;
   const int64_t other = cli.add({"--queue", "other", "--", "true"});

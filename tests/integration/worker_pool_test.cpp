@@ -510,6 +510,82 @@ TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
   EXPECT_EQ(reported.size(), 1u);
 }
 
+// A handler's log and checkpoint writes that meet a busy store wait and retry: the run
+// is not failed for it (a good run charged a failure would run twice).
+TEST_F(WorkerPoolTest, LogAndCheckpointWritesWaitOutABusyStore) {
+  StoreOptions store_options;
+  store_options.busy_timeout = 100ms;
+  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  std::atomic<int> reported{0};
+  auto opts = options();
+  opts.on_store_error = [&](const Error&) { ++reported; };
+  std::atomic<bool> running{false};
+  std::atomic<bool> locked{false};
+  WorkerPool pool(client, opts);
+  pool.handle("rip", [&](JobContext& ctx) {
+    running = true;
+    while (!locked) std::this_thread::sleep_for(1ms);
+    ctx.log("track 1 done\n");
+    ctx.save_checkpoint({{"track", 1}});
+    return Outcome::completed();
+  });
+  pool.start();
+  const JobId id = enqueue("rip");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!running && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(running);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  locked = true;
+  while (reported == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(700ms);  // several retries of the same outage
+  EXPECT_EQ(client_->get(id).state, JobState::kRunning);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+
+  const Job job = wait_for_state(id, JobState::kCompleted);
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  EXPECT_EQ(job.attempt, 1);
+  EXPECT_EQ(job.failures, 0);
+  EXPECT_EQ(job.checkpoint, Json({{"track", 1}}));
+  std::string log;
+  for (const auto& chunk : client_->store()->read_log(id, 0)) log += chunk.text;
+  EXPECT_EQ(log, "track 1 done\n");
+  pool.stop();
+  EXPECT_EQ(reported.load(), 1);
+  EXPECT_EQ(pool.runs_unrecorded(), 0);
+}
+
+// A stop that cannot record how a run ended gives up after a while and says how many.
+TEST_F(WorkerPoolTest, StopCountsTheRunsWhoseEndItCouldNotRecord) {
+  StoreOptions store_options;
+  store_options.busy_timeout = 100ms;
+  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  std::atomic<bool> running{false};
+  WorkerPool pool(client, options());
+  pool.handle("rip", [&](JobContext& ctx) {
+    running = true;
+    while (!ctx.stop_requested()) std::this_thread::sleep_for(1ms);
+    return Outcome::retry("interrupted");
+  });
+  pool.start();
+  const JobId id = enqueue("rip");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!running && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(running);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  pool.stop();
+  EXPECT_EQ(pool.runs_unrecorded(), 1);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_EQ(client_->get(id).state, JobState::kRunning);  // until rescued
+}
+
 // A database merely locked by another process is writable: start() does not wait for
 // the lock or fail on it (the read-only case is CliDatabase.ReadOnlyFile…), and the
 // pool runs the job once the lock is let go.
