@@ -132,6 +132,24 @@ TEST(HttpJobs, BadBodiesAre400AndChangeNothing) {
   EXPECT_EQ(server.cli().job_count(), 0u);
 }
 
+// Brotli at cpp-httplib's quality took seconds for a large list; a browser, which
+// accepts "gzip, deflate, br", gets gzip.
+TEST(HttpJobs, ResponsesAreGzipNeverBrotli) {
+  QuernServer server({"--concurrency", "0"});
+  Json jobs = Json::array();
+  for (int i = 0; i < 50; ++i) jobs.push_back({{"type", "t"}, {"payload", {{"text", std::string(500, 'a' + i % 26)}}}});
+  ASSERT_EQ(server.post("/api/v1/jobs", {{"jobs", jobs}}).status, 201);
+  const HttpResult browser = server.get("/api/v1/jobs?limit=50", {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_EQ(browser.status, 200);
+  EXPECT_EQ(browser.header("Content-Encoding"), "gzip");
+  EXPECT_EQ(browser.json()["jobs"].size(), 50u);
+  const HttpResult only_brotli = server.get("/api/v1/jobs?limit=50", {{"Accept-Encoding", "br"}});
+  ASSERT_EQ(only_brotli.status, 200);
+  EXPECT_EQ(only_brotli.header("Content-Encoding"), "");
+  EXPECT_EQ(only_brotli.json()["jobs"].size(), 50u);
+  EXPECT_EQ(server.get("/", {{"Accept-Encoding", "br;q=1, gzip;q=0.5"}}).header("Content-Encoding"), "gzip");
+}
+
 TEST(HttpJobs, PayloadOverTheLimitIs413) {
   QuernServer server({"--concurrency", "0"});
   // Within the body limit (payload limit + slack) but over the payload limit.
