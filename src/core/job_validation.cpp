@@ -41,6 +41,9 @@ std::string name_problem(std::string_view field, std::string_view name) {
   }
   if (has_control_character(name)) return std::string(field) + " " + quote_for_message(name) + " contains a control character";
   if (!is_valid_utf8(name)) return std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8";
+  // A browser resolves these as URL path segments (also when escaped), so the HTTP API
+  // could never name such a queue or setting.
+  if (name == "." || name == "..") return std::string(field) + " " + quote_for_message(name) + " is reserved";
   return "";
 }
 

@@ -6,7 +6,7 @@
 namespace quern {
 
 // Throws Error(kInvalidArgument) naming the bad field (an empty type, queue or tag, or
-// one longer than 200 bytes, with control characters or not valid UTF-8; max_attempts <
+// one longer than 200 bytes, with control characters, not valid UTF-8, "." or ".."; max_attempts <
 // 1; a timeout that is not positive; an empty unique_key, one over 4096 bytes, with a
 // NUL byte or not valid UTF-8; a needs_files path that is relative, has a NUL byte or is
 // not valid UTF-8; a dependency id < 1; payload text that is not valid UTF-8)
@@ -14,7 +14,8 @@ namespace quern {
 void validate_new_job(const NewJob& job, size_t max_payload_bytes);
 
 // Queue, type and tag names are shown in lists, logs and the dashboard: non-empty, at
-// most 200 bytes, printable UTF-8 on one line. Throws Error(kInvalidArgument) naming `field`.
+// most 200 bytes, printable UTF-8 on one line, not "." or "..". Throws
+// Error(kInvalidArgument) naming `field`.
 void check_name(std::string_view field, std::string_view name);
 
 }  // namespace quern

@@ -257,6 +257,14 @@ test('pause and resume a queue by clicking, and see a pause made elsewhere', asy
   const { queues } = await api('GET', '/api/v1/queues');
   assert.equal(queues.find((queue) => queue.name === 'mail').paused, false);
 
+  // A name with characters a path treats specially is escaped.
+  await enqueue({ type: 'dots', queue: 'a.b/c?d' });
+  const dots = page.locator('#queues-body tr[data-queue="a.b/c?d"]');
+  await dots.locator('button[data-action="pause"]').click();
+  await dots.locator('.badge-paused').waitFor({ timeout: WAIT_MS });
+  await dots.locator('button[data-action="resume"]').click();
+  await dots.locator('.badge-paused').waitFor({ state: 'detached', timeout: WAIT_MS });
+
   await api('POST', '/api/v1/queues/ops/pause', {});
   await page.locator('#queues-body tr[data-queue="ops"] .badge-paused').waitFor({ timeout: WAIT_MS });
   await api('POST', '/api/v1/queues/ops/resume', {});
@@ -390,6 +398,14 @@ test('lists are paged 50 at a time, older and newer', async () => {
   await eventually('the first page', async () => (await rows.count()) === 50 && (await firstId()) === ids[0]);
   assert.ok(await page.isDisabled('#newer'));
   assert.match(await page.textContent('#page-info'), /^1–50 of 120$/);
+  // A double click turns one page, and the label names the rows shown.
+  await page.dblclick('#older');
+  await eventually('the second page after a double click', async () =>
+    (await firstId()) === ids[50] && /^51–100 of 120$/.test(await page.textContent('#page-info')));
+  await page.waitForTimeout(300);
+  assert.equal(await firstId(), ids[50]);
+  await page.click('#newer');
+  await eventually('the first page again', async () => (await firstId()) === ids[0]);
   await page.click('#older');
   await eventually('the second page', async () => (await firstId()) === ids[50] && (await rows.count()) === 50);
   await page.click('#older');
@@ -535,6 +551,27 @@ test('a server with a token asks for it once and keeps it for the tab', async ()
   await guarded.waitForFunction(() => document.querySelector('#queues-body tr[data-queue="vault"]'), null,
                                 { timeout: WAIT_MS });
   // The token server's own 401s before the token was entered are the only errors allowed.
+  for (let i = consoleErrors.length - 1; i >= 0; i--) {
+    if (/401/.test(consoleErrors[i]) && consoleErrors[i].includes(TOKEN_BASE)) consoleErrors.splice(i, 1);
+  }
+  await context.close();
+});
+
+test('a refused token is asked for again, and Enter in the dialog uses the token', async () => {
+  const context = await browser.newContext();
+  const guarded = await openDashboard(context, TOKEN_BASE);
+  const dialog = guarded.locator('#token-dialog[open]');
+  await dialog.waitFor({ timeout: WAIT_MS });
+  await dialog.locator('input[name="token"]').fill('wrong');
+  await dialog.locator('input[name="token"]').press('Enter');
+  await guarded.waitForFunction(() => /refused/.test(document.querySelector('#token-dialog[open] .dialog-hint')?.textContent),
+                                null, { timeout: WAIT_MS });
+  await dialog.locator('input[name="token"]').fill(TOKEN);
+  await dialog.locator('input[name="token"]').press('Enter');
+  // The data comes with the token, not with the next idle refresh.
+  await guarded.waitForFunction(() => document.querySelector('#queues-body tr[data-queue="vault"]'), null,
+                                { timeout: 3000 });
+  assert.equal(await guarded.evaluate(() => sessionStorage.getItem('quern.token')), TOKEN);
   for (let i = consoleErrors.length - 1; i >= 0; i--) {
     if (/401/.test(consoleErrors[i]) && consoleErrors[i].includes(TOKEN_BASE)) consoleErrors.splice(i, 1);
   }

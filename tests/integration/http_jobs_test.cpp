@@ -121,6 +121,7 @@ TEST(HttpJobs, BadBodiesAre400AndChangeNothing) {
       R"({"type":"shell","payload":{"no":"command"}})",
       R"({"jobs":[]})",
       R"({"type":"a","queue":""})",
+      R"({"type":"a","queue":".."})",                  // no URL path can name it
       R"({"type":"a","unique_key":"nul\u0000key"})",  // PostgreSQL text holds no NUL
       R"({"type":"a","needs_files":["/tmp/nul\u0000"]})",
   };

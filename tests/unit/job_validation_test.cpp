@@ -80,6 +80,12 @@ TEST(ValidateNewJob, RejectsControlCharactersAndInvalidUtf8InNames) {
   job = valid_job();
   job.queue = "bad\xff";
   expect_invalid(job, "invalid job: queue \"bad\\xff\" is not valid UTF-8");
+  job.queue = "..";
+  expect_invalid(job, "invalid job: queue \"..\" is reserved");
+  job.queue = ".";
+  expect_invalid(job, "is reserved");
+  job.queue = "...";
+  EXPECT_NO_THROW(validate_new_job(job, kDefaultMaxPayloadBytes));
 }
 
 TEST(ValidateNewJob, RejectsMaxAttemptsBelowOne) {

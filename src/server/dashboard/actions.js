@@ -90,10 +90,15 @@ export class Actions {
 
 // A button for something that cannot be undone: the first click arms it ("Sure?"),
 // a second click within three seconds does it.
+// setLabel(text) renames it.
 export function confirmingButton(label, props, action) {
   const button = document.createElement('button');
   button.type = 'button';
   button.textContent = label;
+  button.setLabel = (text) => {
+    label = text;
+    if (timer === null) button.textContent = label;
+  };
   for (const [key, value] of Object.entries(props)) button.setAttribute(key, value);
   let timer = null;
   const disarm = () => {

@@ -34,6 +34,10 @@ export function askForToken({ force = false } = {}) {
   hint.textContent = token() ? 'That token was refused. Enter the token quern serve was started with.'
                              : 'This server needs the token quern serve was started with (--token).';
   input.value = '';
+  // Cancel closes the dialog itself (it is no submit button, so Enter uses the token),
+  // and a dialog closed with Escape must not read the last time's answer.
+  dialog.querySelector('button[value="cancel"]').onclick = () => dialog.close('cancel');
+  dialog.returnValue = '';
   tokenRequest = new Promise((resolve, reject) => {
     dialog.addEventListener('close', () => {
       tokenRequest = null;
@@ -73,7 +77,7 @@ async function errorFrom(response) {
 // api('GET', '/api/v1/stats'), api('POST', '/api/v1/jobs/7/retry', {}): the parsed
 // JSON answer; throws ApiError for an error answer.
 export async function api(method, path, body) {
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const headers = { Accept: 'application/json', ...authHeaders() };
     const init = { method, headers, cache: 'no-store' };
     if (body !== undefined) {
@@ -81,7 +85,9 @@ export async function api(method, path, body) {
       init.body = JSON.stringify(body);
     }
     const response = await fetch(path, init);
-    if (response.status === 401 && attempt === 0) {
+    if (response.status === 401) {
+      // Asks again after a refused token (the dialog says so) until one works or the
+      // user cancels, so the call that asked gets its answer at once.
       await askForToken();
       continue;
     }

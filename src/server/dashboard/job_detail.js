@@ -138,8 +138,8 @@ export class JobDetail {
       ]);
     } catch (error) {
       if (generation !== this.generation) return;
-      if (error.status === 404) {
-        this.showGone();
+      if (error.status === 404 || error.status === 400) {
+        this.showGone(error.status === 400 ? `${JSON.stringify(String(id))} is not a job id.` : undefined);
         return;
       }
       throw error;
@@ -151,12 +151,12 @@ export class JobDetail {
     }
   }
 
-  showGone() {
+  showGone(why = `There is no job #${this.id} (it may have been deleted or cleared).`) {
     this.job = null;
     this.gone = true;
     clearTimeout(this.pollTimer);
     this.message.hidden = false;
-    this.message.textContent = `Job #${this.id} no longer exists (it was deleted or cleared).`;
+    this.message.textContent = why;
     for (const button of [this.retryButton, this.cancelButton, this.deleteButton, this.priorityButton]) {
       button.disabled = true;
     }

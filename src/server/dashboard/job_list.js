@@ -156,6 +156,10 @@ export class JobList {
     if (!this.nextCursor) return;
     this.cursors[this.page + 1] = this.nextCursor;
     this.page++;
+    // Until this page arrives there is no next cursor: a second click must not reuse
+    // this one (the rows would be one page behind the label).
+    this.nextCursor = null;
+    this.el.older.disabled = true;
     this.generation++;
     this.reload();
   }
@@ -201,7 +205,9 @@ export class JobList {
     const failed = Number(counts.failed) || 0;
     this.retryFailedButton.disabled = failed === 0;
     this.retryFailedButton.textContent = this.filter.queue ? `Retry failed in ${this.filter.queue}` : 'Retry all failed';
+    // The server clears every queue's completed jobs, whichever queue is shown.
     this.clearButton.disabled = !(Number(this.stats.states?.completed) > 0);
+    this.clearButton.setLabel(this.filter.queue ? 'Clear completed in all queues' : 'Clear completed');
     this.updatePageInfo();
   }
 
