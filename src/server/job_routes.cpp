@@ -33,6 +33,26 @@ std::vector<JobState> query_states(const ApiRequest& request) {
   return states;
 }
 
+// The ?NAME= query parameter as a number from 0 to `max` (absent or empty: 0).
+int64_t query_number(const ApiRequest& request, const std::string& name, int64_t max) {
+  if (auto value = request.query(name); value && !value->empty()) return parse_integer_text(*value, 0, max, name);
+  return 0;
+}
+
+// A list shows a line of each job: with ?max_payload_bytes=N, a payload, result or
+// checkpoint longer than N bytes (as compact JSON) comes as null, its size under
+// "omitted", so a page of jobs with megabyte payloads stays small.
+void omit_large_values(Json& job, int64_t max_bytes) {
+  for (const char* key : {"payload", "result", "checkpoint"}) {
+    auto it = job.find(key);
+    if (it == job.end() || it->is_null()) continue;
+    const size_t bytes = it->dump(-1, ' ', false, Json::error_handler_t::replace).size();
+    if (bytes <= static_cast<size_t>(max_bytes)) continue;
+    *it = nullptr;
+    job["omitted"][key] = bytes;
+  }
+}
+
 void handle_list_jobs(const RouteContext& context, const ApiRequest& request, httplib::Response& res) {
   JobFilter filter;
   filter.states = query_states(request);
@@ -58,8 +78,13 @@ void handle_list_jobs(const RouteContext& context, const ApiRequest& request, ht
     jobs.resize(page_size);
     next_cursor = std::to_string(jobs.back().id);
   }
+  const bool omit = request.query("max_payload_bytes").has_value();
+  const int64_t max_bytes = query_number(request, "max_payload_bytes", INT64_MAX / 2);
   Json list = Json::array();
-  for (const Job& job : jobs) list.push_back(job_to_json(job));
+  for (const Job& job : jobs) {
+    list.push_back(job_to_json(job));
+    if (omit) omit_large_values(list.back(), max_bytes);
+  }
   send_json(res, 200, {{"jobs", std::move(list)}, {"next_cursor", std::move(next_cursor)}});
 }
 
@@ -81,10 +106,7 @@ void handle_enqueue(RouteContext& context, const ApiRequest& request, httplib::R
 void handle_read_log(const RouteContext& context, const ApiRequest& request, httplib::Response& res) {
   const JobId id = path_job_id(request);
   context.client->get(id);  // kNotFound for an unknown job
-  int64_t after = 0;
-  if (auto value = request.query("after"); value && !value->empty()) {
-    after = parse_integer_text(*value, 0, INT64_MAX / 2, "after");
-  }
+  const int64_t after = query_number(request, "after", INT64_MAX / 2);
   Json chunks = Json::array();
   for (const LogChunk& chunk : context.client->store()->read_log(id, after)) {
     chunks.push_back({{"seq", chunk.seq}, {"attempt", chunk.attempt}, {"at", format_rfc3339(chunk.at)}, {"text", chunk.text}});
@@ -109,8 +131,12 @@ void add_job_routes(Router& router, RouteContext& context) {
   });
   router.add("GET", "/api/v1/jobs/{id}/log", [c](ApiRequest& request, httplib::Response& res) { handle_read_log(*c, request, res); });
   router.add("GET", "/api/v1/jobs/{id}/history", [c](ApiRequest& request, httplib::Response& res) {
+    // ?after=SEQ: only the newer entries, so a page showing a long history reads it once.
+    const int64_t after = query_number(request, "after", INT64_MAX / 2);
     Json history = Json::array();
-    for (const HistoryEntry& entry : c->client->history(path_job_id(request))) history.push_back(history_entry_to_json(entry));
+    for (const HistoryEntry& entry : c->client->history(path_job_id(request))) {
+      if (entry.seq > after) history.push_back(history_entry_to_json(entry));
+    }
     send_json(res, 200, {{"history", std::move(history)}});
   });
   router.add("POST", "/api/v1/jobs/{id}/retry", [c](ApiRequest& request, httplib::Response& res) {

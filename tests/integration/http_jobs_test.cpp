@@ -286,6 +286,29 @@ TEST(HttpJobs, LogAndHistoryOfAShellJob) {
   for (const auto& entry : history) {
     for (const char* key : {"seq", "at", "from", "to", "attempt", "detail"}) EXPECT_TRUE(entry.contains(key)) << key;
   }
+  const std::string path = "/api/v1/jobs/" + std::to_string(id) + "/history?after=";
+  const Json newer = server.get(path + history[0]["seq"].dump()).json()["history"];
+  ASSERT_EQ(newer.size(), history.size() - 1);
+  EXPECT_EQ(newer[0], history[1]);
+  EXPECT_TRUE(server.get(path + history.back()["seq"].dump()).json()["history"].empty());
+  EXPECT_EQ(server.get(path + "-1").status, 400);
+}
+
+// A list of jobs with megabyte payloads stays small when asked to.
+TEST(HttpJobs, ListLeavesOutPayloadsOverMaxPayloadBytes) {
+  QuernServer server({"--concurrency", "0"});
+  const Json big = server.enqueue({{"type", "t"}, {"payload", {{"text", std::string(10000, 'x')}}}});
+  const Json small = server.enqueue({{"type", "t"}, {"payload", {{"n", 1}}}});
+  const Json jobs = server.get("/api/v1/jobs?max_payload_bytes=100").json()["jobs"];
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0]["id"], big["id"]);
+  EXPECT_TRUE(jobs[0]["payload"].is_null());
+  EXPECT_EQ(jobs[0]["omitted"], Json({{"payload", 10011}}));
+  EXPECT_EQ(jobs[1]["payload"], Json({{"n", 1}}));
+  EXPECT_FALSE(jobs[1].contains("omitted"));
+  // Without the parameter every payload comes whole.
+  EXPECT_EQ(server.get("/api/v1/jobs").json()["jobs"][0]["payload"]["text"].get<std::string>().size(), 10000u);
+  EXPECT_EQ(server.get("/api/v1/jobs?max_payload_bytes=x").status, 400);
 }
 
 TEST(HttpJobs, RetryCancelDeleteAndTheirConflicts) {

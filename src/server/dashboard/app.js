@@ -92,7 +92,7 @@ async function loadStats() {
 }
 
 async function loadRunning() {
-  const answer = await api('GET', `/api/v1/jobs?state=running&limit=${PAGE_SIZE}&order=desc`);
+  const answer = await api('GET', `/api/v1/jobs?state=running&limit=${PAGE_SIZE}&order=desc&max_payload_bytes=2048`);
   running.update(answer.jobs || []);
 }
 

@@ -11,6 +11,13 @@ export function formatCount(n) {
 }
 
 // 0.423 → "42%"
+// 1536 → "1.5 KB", 1048576 → "1.0 MB".
+export function formatBytes(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 export function formatPercent(fraction) {
   const value = Math.max(0, Math.min(1, Number(fraction) || 0));
   return `${Math.floor(value * 100)}%`;
@@ -64,6 +71,7 @@ function quoteArgument(arg) {
 // One line saying what a job does: a shell job's command, else its payload.
 export function describeJob(job) {
   const payload = job.payload;
+  if (job.omitted?.payload) return `payload of ${formatBytes(job.omitted.payload)} (open the job to see it)`;
   if (job.type === 'shell' && payload && Array.isArray(payload.command)) {
     return payload.command.map((arg) => quoteArgument(String(arg))).join(' ');
   }

@@ -45,6 +45,7 @@ export class JobDetail {
     this.gone = false;
     this.logText = '';
     this.logSeq = 0;  // the log is read incrementally: only chunks after this one
+    this.historySeq = 0;  // and so is the history
     this.generation++;
     this.build();
     this.panel.hidden = false;
@@ -133,7 +134,7 @@ export class JobDetail {
     try {
       [job, history, log] = await Promise.all([
         api('GET', `/api/v1/jobs/${id}`),
-        api('GET', `/api/v1/jobs/${id}/history`),
+        api('GET', `/api/v1/jobs/${id}/history?after=${this.historySeq}`),
         api('GET', `/api/v1/jobs/${id}/log?after=${this.logSeq}`),
       ]);
     } catch (error) {
@@ -224,12 +225,17 @@ export class JobDetail {
     this.fields.replaceChildren(...rows);
   }
 
+  // `history` holds the entries after the last seen; they are appended.
   renderHistory(history) {
-    if (history.length === 0) {
+    const fresh = history.filter((entry) => entry.seq > this.historySeq);
+    if (this.historySeq === 0 && fresh.length === 0) {
       this.history.replaceChildren(h('tr', {}, h('td', { class: 'empty', colspan: 4 }, 'No transitions recorded')));
       return;
     }
-    this.history.replaceChildren(...history.map((entry) => h('tr', {},
+    if (fresh.length === 0) return;
+    if (this.historySeq === 0) this.history.replaceChildren();
+    this.historySeq = fresh[fresh.length - 1].seq;
+    this.history.append(...fresh.map((entry) => h('tr', {},
       h('td', { class: 'mono', title: entry.at }, formatTime(entry.at).slice(5)),
       h('td', {},
         entry.from ? h('span', { class: `badge state-${entry.from}` }, entry.from) : h('span', { class: 'muted' }, 'new'),

@@ -6,11 +6,13 @@ import { confirmingButton } from './actions.js';
 import { h, KeyedRows } from './dom.js';
 import { queueCounts } from './overview.js';
 import {
-  RETRYABLE_STATES, FINAL_STATES, STATES, describeJob, formatCount, formatPercent, formatRelative, formatTime,
+  RETRYABLE_STATES, FINAL_STATES, STATES, describeJob, formatBytes, formatCount, formatPercent, formatRelative, formatTime,
   stateTime, truncate,
 } from './format.js';
 
 export const PAGE_SIZE = 50;
+// A row shows 300 characters of a payload: a larger one is not sent (the panel reads it).
+const MAX_LISTED_PAYLOAD_BYTES = 2048;
 const TABS = ['available', 'scheduled', 'blocked', 'running', 'failed', 'completed', 'canceled', 'expired', 'all'];
 const SAVED_KEY = 'quern.list';
 const FILTER_DELAY_MS = 250;
@@ -35,6 +37,7 @@ function noteOf(job) {
       return { text: parts.join(', '), kind: 'note-blocked' };
     }
     case 'completed':
+      if (job.omitted?.result) return { text: `result of ${formatBytes(job.omitted.result)}`, kind: 'note-result' };
       return { text: job.result === null || job.result === undefined ? '' : truncate(JSON.stringify(job.result), 200),
                kind: 'note-result' };
     default:
@@ -235,6 +238,7 @@ export class JobList {
     const { tab, queue, type, tag } = this.filter;
     const answer = await api('GET', `/api/v1/jobs${query({
       state: tab === 'all' ? '' : tab, queue, type, tag, limit: PAGE_SIZE, order: 'desc', cursor: this.cursors[this.page],
+      max_payload_bytes: MAX_LISTED_PAYLOAD_BYTES,
     })}`);
     if (generation !== this.generation) return;  // the query changed meanwhile
     const jobs = answer.jobs || [];
