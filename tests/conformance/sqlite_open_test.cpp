@@ -82,6 +82,33 @@ class SqliteOpen : public ::testing::Test {
   fs::path dir_;
 };
 
+// Writes into a file no longer at its path could never be read again: they fail
+// (unavailable) once the file is deleted or another takes its place.
+TEST_F(SqliteOpen, WritesFailOnceTheFileIsDeletedOrReplaced) {
+  const fs::path path = dir_ / "q.db";
+  NewJob job;
+  job.type = "t";
+  for (const bool replace : {false, true}) {
+    auto store = open_store(path.string());
+    ASSERT_TRUE(store->enqueue_jobs({job}, Time{}).at(0).inserted);
+    if (replace) {
+      open_store((dir_ / "other.db").string());  // a Quern database, made elsewhere
+      fs::rename(dir_ / "other.db", path);
+    } else {
+      fs::remove(path);
+    }
+    try {
+      store->enqueue_jobs({job}, Time{});
+      ADD_FAILURE() << "a write into the " << (replace ? "replaced" : "deleted") << " file succeeded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
+      EXPECT_NE(std::string(e.what()).find("was deleted or replaced"), std::string::npos) << e.what();
+    }
+    store.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+  }
+}
+
 TEST_F(SqliteOpen, GarbageFileIsDataLossAndLeftUnchanged) {
   const fs::path path = dir_ / "garbage.db";
   std::string garbage;

@@ -167,7 +167,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   writer_->exec("PRAGMA cache_size = -16384");
   migrate_schema(*writer_);
   database_id_ = pragma_text(*writer_, kSelectDatabaseId);
-  batcher_ = std::make_unique<WriteBatcher>(*writer_, options_.busy_timeout);
+  batcher_ = std::make_unique<WriteBatcher>(*writer_, options_.busy_timeout, path_);
   readers_ = std::make_unique<ReaderPool>(path_, options_.busy_timeout);
   change_reader_ = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE, options_.busy_timeout);
   change_reader_->exec("PRAGMA query_only = 1");

@@ -1,6 +1,7 @@
 #include "store/sqlite/write_batcher.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,25 @@
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
+namespace {
+
+std::optional<std::pair<dev_t, ino_t>> identity_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{st.st_dev, st.st_ino};
+}
+
+}  // namespace
+
+WriteBatcher::WriteBatcher(Connection& writer, Duration busy_timeout, std::string path)
+    : writer_(writer), busy_timeout_(busy_timeout), path_(std::move(path)), file_identity_(identity_of(path_)) {}
+
+void WriteBatcher::check_file_is_the_one_opened() const {
+  if (!file_identity_ || identity_of(path_) == file_identity_) return;
+  throw Error::unavailable("database " + path_ +
+                           " was deleted or replaced after this process opened it; restart it to use the file now "
+                           "at that path");
+}
 
 void WriteBatcher::run(const Work& work) {
   std::unique_lock lock(mutex_);
@@ -127,6 +147,7 @@ bool WriteBatcher::run_batch(std::vector<Pending*>& batch, const Pending& leader
   std::exception_ptr batch_error;
   try {
     if (!begin_within_busy_timeouts(batch, leader)) return false;
+    check_file_is_the_one_opened();  // a stat per batch, not per write
     // A lone write needs no savepoint: on failure the whole transaction is rolled back.
     const bool savepoints = batch.size() > 1;
     const int64_t changes_before = writer_.total_changes();

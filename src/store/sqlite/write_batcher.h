@@ -11,6 +11,8 @@
 // own batches to run.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -32,7 +35,9 @@ class WriteBatcher {
   using Work = std::function<void(WriteTransaction&)>;
 
   // `writer` is used by the batch leader only; `busy_timeout` bounds each write's wait.
-  WriteBatcher(Connection& writer, Duration busy_timeout) : writer_(writer), busy_timeout_(busy_timeout) {}
+  // `path` is the file `writer` has open: a batch fails (kUnavailable) once another
+  // file is at that path or none is, since what it wrote could never be read again.
+  WriteBatcher(Connection& writer, Duration busy_timeout, std::string path);
 
   // Runs `work` in the next batch and returns once that batch committed; rethrows
   // what `work` threw (then nothing of it was written), the error that failed the
@@ -68,9 +73,13 @@ class WriteBatcher {
   // now and its arrival. Requires mutex_.
   Duration lock_wait_so_far() const;
   void run_one(WriteTransaction& txn, Pending& pending, bool own_savepoint);
+  // Throws kUnavailable if the file at path_ is no longer the one opened.
+  void check_file_is_the_one_opened() const;
 
   Connection& writer_;
   const Duration busy_timeout_;
+  const std::string path_;
+  std::optional<std::pair<dev_t, ino_t>> file_identity_;  // of path_ when opened, if known
   std::unordered_set<std::string> known_queues_;  // touched by the leader only
 
   mutable std::mutex mutex_;
