@@ -136,9 +136,19 @@ void check_directory(const std::string& dir) {
   }
 }
 
-std::string spawn_failure_message(int error_number, const std::string& program) {
+// `cwd`: where a relative program path was looked up.
+std::string spawn_failure_message(int error_number, const std::string& program, const std::optional<std::string>& cwd) {
   switch (error_number) {
-    case ENOENT: return fmt::format("command not found: {}", program);
+    case ENOENT: {
+      // exec says ENOENT too when the file is there but its #! interpreter is not.
+      const bool is_path = program.find('/') != std::string::npos;
+      const std::string at = program.front() == '/' || !cwd ? program : *cwd + "/" + program;
+      if (is_path && ::access(at.c_str(), F_OK) == 0) {
+        return fmt::format("cannot run {}: the interpreter its #! line names (or a library it needs) was not found",
+                           program);
+      }
+      return fmt::format("command not found: {}", program);
+    }
     case EACCES: return fmt::format("command not executable: {} ({})", program, errno_text(EACCES));
     default: return fmt::format("cannot run {}: {}", program, errno_text(error_number));
   }
@@ -312,7 +322,7 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(const ChildSpec& spec) {
 
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, argv[0], actions.get(), attr.get(), argv.data(), envp.data());
-  if (rc != 0) throw SpawnError(rc, spawn_failure_message(rc, spec.argv[0]));
+  if (rc != 0) throw SpawnError(rc, spawn_failure_message(rc, spec.argv[0], spec.cwd));
 
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->pid_ = pid;

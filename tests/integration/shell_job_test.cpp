@@ -390,6 +390,21 @@ TEST_F(ShellJobTest, CommandNotExecutableIsAFailedAttempt) {
   EXPECT_NE(ctx->log_text().find("command not executable"), std::string::npos);
 }
 
+// exec's ENOENT for a script whose interpreter is missing is not "command not found".
+TEST_F(ShellJobTest, ScriptWhoseInterpreterIsMissingSaysSo) {
+  fs::path script = dir_ / "script.sh";
+  std::ofstream(script) << "#!/quern/no/such/interpreter\necho hi\n";
+  fs::permissions(script, fs::perms::owner_all);
+  auto ctx = context({script.string()});
+  Outcome outcome = run(*ctx);
+  EXPECT_EQ(outcome.kind, Outcome::Kind::kRetry);
+  EXPECT_EQ(outcome.error, "cannot run " + script.string() +
+                               ": the interpreter its #! line names (or a library it needs) was not found");
+  // Relative to the job's directory, too.
+  auto relative = context_with_payload(make_shell_payload({{"./script.sh"}, dir_.string(), {}}));
+  EXPECT_NE(run(*relative).error.find("the interpreter its #! line names"), std::string::npos);
+}
+
 TEST_F(ShellJobTest, MissingDirectoryIsAFailedAttempt) {
   auto ctx = context_with_payload(make_shell_payload({{"true"}, (dir_ / "nowhere").string(), {}}));
   Outcome outcome = run(*ctx);
