@@ -100,7 +100,7 @@ class Client {
   // blocked are canceled in the same transaction: it never will complete now.
   void remove(JobId id);
   // Deletes final jobs in `states`; returns how many.
-  int64_t clear(const std::vector<JobState>& states);
+  int64_t clear(const std::vector<JobState>& states, std::optional<std::string> queue = std::nullopt);
   Job set_priority(JobId id, int priority);
 
   void pause(const std::string& queue);
@@ -113,7 +113,8 @@ class Client {
 
   std::optional<Json> setting(const std::string& key);
   // Throws kInvalidArgument for a key that is not a valid name (non-empty, at most 200
-  // bytes, printable UTF-8) or a value holding text that is not valid UTF-8.
+  // bytes, printable UTF-8, not "." or "..") or a value holding text that is not valid
+  // UTF-8.
   void set_setting(const std::string& key, const Json& value);
   std::vector<std::pair<std::string, Json>> settings();
 

@@ -51,8 +51,11 @@ class JobContext {
   virtual void progress(double fraction) = 0;
   virtual void stage(const std::string& name) = 0;
   // Saves a checkpoint durably before returning; the next attempt starts from it.
+  // While the store is busy or out of reach it waits and retries (the run is not failed
+  // for it); it returns without saving only once the run is stopped (stop_requested()).
   virtual void save_checkpoint(const Json& checkpoint) = 0;
-  // Appends text to the job's log (bounded, kept with the job).
+  // Appends text to the job's log (bounded, kept with the job). Waits out store
+  // failures as save_checkpoint does; the text is dropped once the run is stopped.
   virtual void log(const std::string& text) = 0;
   // A private directory, removed before the final state is recorded or on rescue.
   virtual const std::filesystem::path& temp_dir() = 0;
@@ -122,8 +125,9 @@ class WorkerPool {
 
   // Jobs this pool finished (completed, failed or retried) since start.
   int64_t jobs_finished() const;
-  // Runs whose end stop() could not record (the store stayed out of reach): they stay
-  // running until the rescuer returns them, which counts a failed attempt.
+  // Claimed jobs whose end (or release, at stop) stop() gave up recording because the
+  // store stayed out of reach 5 s after the last run ended: unless a try whose answer
+  // was lost did land, they stay running until rescued, which counts a failed attempt.
   int64_t runs_unrecorded() const;
 
   // Wakes the claim loop now (e.g. after a local enqueue).

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/json_output.h"
+#include "core/job_validation.h"
 #include "quern/error.h"
 
 namespace quern::cli {
@@ -15,6 +16,7 @@ struct ClearArguments {
   bool canceled = false;
   bool expired = false;
   bool final = false;
+  std::string queue;
 };
 
 std::vector<JobState> states_to_clear(const ClearArguments& args) {
@@ -38,11 +40,14 @@ void add_clear_command(CLI::App& app, CliContext& context) {
   command->add_flag("--canceled", args->canceled, "Canceled jobs");
   command->add_flag("--expired", args->expired, "Expired jobs");
   command->add_flag("--final", args->final, "Every finished job: completed, failed, canceled and expired");
-  command->callback([&context, args] {
-    context.action = [&context, args] {
+  command->add_option("--queue", args->queue, "Only this queue's jobs");
+  command->callback([&context, args, command] {
+    context.action = [&context, args, command] {
       const std::vector<JobState> states = states_to_clear(*args);
+      std::optional<std::string> queue;
+      if (command->count("--queue") > 0) check_name("--queue", *(queue = args->queue));
       auto client = open_client(context.global);
-      const int64_t deleted = client->clear(states);
+      const int64_t deleted = client->clear(states, queue);
       if (context.global.json) {
         print_json({{"deleted", deleted}});
       } else {

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/json_output.h"
+#include "core/job_validation.h"
 #include "core/payload.h"
 #include "quern/error.h"
 
@@ -31,8 +32,10 @@ Json setting_value_from_text(const std::string& text) {
   }
 }
 
+// Before the database is opened (bad input changes nothing, not even by creating it).
 void check_key(const std::string& key) {
   if (key.empty()) throw Error::invalid_argument("a setting needs a non-empty key");
+  check_name("setting key", key);
 }
 
 }  // namespace

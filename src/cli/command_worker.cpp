@@ -1,4 +1,5 @@
 // `quern worker`: runs shell jobs until SIGINT or SIGTERM, then stops gracefully.
+#include <atomic>
 #include <iostream>
 #include <memory>
 
@@ -39,9 +40,6 @@ WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
                      " ended too late: its lease was lost or it was canceled, so the outcome was not recorded\n"
               << std::flush;
   };
-  options.on_store_error = [](const Error& error) {
-    std::cerr << "quern worker: store error, retrying: " + std::string(error.what()) + "\n" << std::flush;
-  };
   options.queues = args.queues;
   for (const auto& queue : options.queues) {
     if (queue.empty()) throw Error::invalid_argument("--queue needs a non-empty name");
@@ -54,9 +52,19 @@ WorkerPoolOptions build_pool_options(const WorkerArguments& args) {
 }
 
 int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
-  const WorkerPoolOptions options = build_pool_options(args);
+  WorkerPoolOptions options = build_pool_options(args);
   // Caught from here on: a SIGTERM while the database opens still means a clean stop.
   StopSignals stop_signals;
+  // A store that fails is retried, unless retrying cannot help: a corrupt database, or
+  // one deleted or replaced under the worker. Then it stops (exit 5).
+  std::atomic<bool> store_lost{false};
+  options.on_store_error = [&](const Error& error) {
+    const bool lost = error.code() == ErrorCode::kDataLoss;
+    std::cerr << (lost ? "quern worker: store error, stopping: " : "quern worker: store error, retrying: ") +
+                     std::string(error.what()) + "\n"
+              << std::flush;
+    if (lost && !store_lost.exchange(true)) stop_signals.raise();
+  };
   auto client = open_client(global);
   WorkerPool pool(client, options);
   pool.handle(std::string(kShellType), make_shell_handler());
@@ -73,12 +81,12 @@ int run_worker(const GlobalOptions& global, const WorkerArguments& args) {
             << std::flush;
   if (const int64_t unrecorded = pool.runs_unrecorded(); unrecorded > 0) {
     std::cerr << "quern worker: the store stayed out of reach: the ends of " + std::to_string(unrecorded) +
-                     (unrecorded == 1 ? " run were" : " runs were") +
-                     " not recorded; they stay running until rescued, which counts a failed attempt\n"
+                     (unrecorded == 1 ? " run" : " runs") +
+                     " may not be recorded; such jobs stay running until rescued, which counts a failed attempt\n"
               << std::flush;
     return exit_status(ErrorCode::kUnavailable);
   }
-  return 0;
+  return store_lost ? exit_status(ErrorCode::kDataLoss) : 0;
 }
 
 }  // namespace

@@ -27,18 +27,30 @@ extern "C" void write_stop_signal(int) {
   errno = saved_errno;
 }
 
+// SIGHUP (the terminal closed) stops as gracefully, unless it was ignored when the
+// process started: `nohup quern worker` must outlive the terminal.
+bool handles_sighup() {
+  static const bool handled = [] {
+    struct sigaction current {};
+    sigaction(SIGHUP, nullptr, &current);
+    return current.sa_handler != SIG_IGN;
+  }();
+  return handled;
+}
+
 void set_stop_signal_handler(void (*handler)(int)) {
   struct sigaction action {};
   action.sa_handler = handler;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);  // the terminal closed: stop as gracefully
+  if (handles_sighup()) sigaction(SIGHUP, &action, nullptr);
 }
 
 }  // namespace
 
 StopSignals::StopSignals() {
+  handles_sighup();  // looks before the first handler is set
   if (::pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error::internal("pipe2 failed");
   stop_signal_fd.store(pipe_[1]);
   set_stop_signal_handler(write_stop_signal);
@@ -49,6 +61,11 @@ StopSignals::~StopSignals() {
   stop_signal_fd.store(-1);
   ::close(pipe_[0]);
   ::close(pipe_[1]);
+}
+
+void StopSignals::raise() {
+  const char byte = 1;
+  [[maybe_unused]] ssize_t written = ::write(pipe_[1], &byte, 1);
 }
 
 void StopSignals::wait() {

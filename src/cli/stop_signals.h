@@ -12,8 +12,10 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  // Blocks until one of them arrives.
+  // Blocks until one of them arrives, or raise().
   void wait();
+  // Ends wait() as a signal would. Safe from any thread while this object lives.
+  void raise();
 
  private:
   int pipe_[2] = {-1, -1};

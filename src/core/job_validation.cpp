@@ -10,7 +10,9 @@ namespace quern {
 namespace {
 
 constexpr size_t kMaxNameBytes = 200;
-constexpr size_t kMaxUniqueKeyBytes = 4096;  // room for a file path, the usual key
+// Room for a file path, the usual key; PostgreSQL's index holds at most 2704 bytes per
+// entry, so every backend takes the same keys.
+constexpr size_t kMaxUniqueKeyBytes = 2048;
 
 [[noreturn]] void throw_invalid(const std::string& what) { throw Error::invalid_argument("invalid job: " + what); }
 
@@ -42,7 +44,7 @@ std::string name_problem(std::string_view field, std::string_view name) {
   if (has_control_character(name)) return std::string(field) + " " + quote_for_message(name) + " contains a control character";
   if (!is_valid_utf8(name)) return std::string(field) + " " + quote_for_message(name) + " is not valid UTF-8";
   // A browser resolves these as URL path segments (also when escaped), so the HTTP API
-  // could never name such a queue or setting.
+  // could never name such a queue or setting; no name may be one, for one rule.
   if (name == "." || name == "..") return std::string(field) + " " + quote_for_message(name) + " is reserved";
   return "";
 }

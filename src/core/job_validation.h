@@ -7,7 +7,7 @@ namespace quern {
 
 // Throws Error(kInvalidArgument) naming the bad field (an empty type, queue or tag, or
 // one longer than 200 bytes, with control characters, not valid UTF-8, "." or ".."; max_attempts <
-// 1; a timeout that is not positive; an empty unique_key, one over 4096 bytes, with a
+// 1; a timeout that is not positive; an empty unique_key, one over 2048 bytes, with a
 // NUL byte or not valid UTF-8; a needs_files path that is relative, has a NUL byte or is
 // not valid UTF-8; a dependency id < 1; payload text that is not valid UTF-8)
 // or Error(kTooLarge) for a payload whose compact JSON is over max_payload_bytes.

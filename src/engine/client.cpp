@@ -131,13 +131,13 @@ Job Client::cancel(JobId id) {
 
 void Client::remove(JobId id) { store_->delete_job(id, clock_->now()); }
 
-int64_t Client::clear(const std::vector<JobState>& states) {
+int64_t Client::clear(const std::vector<JobState>& states, std::optional<std::string> queue) {
   for (JobState s : states) {
     if (!is_final(s)) {
       throw Error::invalid_argument("only final jobs can be cleared, not " + std::string(state_name(s)) + " ones");
     }
   }
-  return store_->delete_finished_jobs(states, std::nullopt, clock_->now());
+  return store_->delete_finished_jobs(states, queue, std::nullopt, clock_->now());
 }
 
 Job Client::set_priority(JobId id, int priority) { return store_->set_priority(id, priority, clock_->now()); }

@@ -128,6 +128,7 @@ class WorkerPool::Impl {
   // A store call failed / wrote: on_store_error hears of each new failure, once.
   void store_failed(const Error& error);
   void store_worked();
+  bool store_failing();  // since the last write that worked
   // Runs `write` for a job's handler until it works, retrying transient store failures
   // (the run keeps its lease meanwhile, or loses it); returns false if the run was
   // stopped first. A busy or full store must not turn a good run into a failed attempt.
@@ -168,6 +169,7 @@ class WorkerPool::Impl {
   std::condition_variable finish_cv_;
   std::vector<JobFinish> pending_finishes_;
   bool completer_stop_ = false;
+  SteadyClock::time_point completer_stop_at_{};  // when completer_stop_ was set
 
   std::mutex background_mutex_;
   std::condition_variable background_cv_;
@@ -335,6 +337,7 @@ void WorkerPool::Impl::stop() {
   {
     std::lock_guard lock(finish_mutex_);
     completer_stop_ = true;
+    completer_stop_at_ = SteadyClock::now();
   }
   finish_cv_.notify_all();
   if (completer_.joinable()) completer_.join();
@@ -586,7 +589,6 @@ void WorkerPool::Impl::completer_loop() {
     // stops, it gives up after kGiveUpWhenStopping; the rescuer then returns the jobs
     // (at-least-once). A failed try may still have committed, its reply lost on the
     // way back: after one, a refusal is first checked against the run's recorded end.
-    const auto first_try = SteadyClock::now();
     auto pause = std::chrono::milliseconds(100);
     bool may_have_landed = false;
     while (true) {
@@ -605,7 +607,8 @@ void WorkerPool::Impl::completer_loop() {
         store_failed(e);
         may_have_landed = true;
         lock.lock();
-        const bool give_up = completer_stop_ && SteadyClock::now() - first_try >= kGiveUpWhenStopping;
+        // One deadline for every batch left, counted from when the last run ended.
+        const bool give_up = completer_stop_ && SteadyClock::now() - completer_stop_at_ >= kGiveUpWhenStopping;
         if (!give_up) finish_cv_.wait_for(lock, pause);
         lock.unlock();
         if (give_up) {
@@ -772,12 +775,20 @@ void WorkerPool::Impl::store_failed(const Error& error) {
   if (options_.on_store_error) options_.on_store_error(error);
 }
 
+bool WorkerPool::Impl::store_failing() {
+  std::lock_guard lock(store_error_mutex_);
+  return reported_store_error_.has_value();
+}
+
 void WorkerPool::Impl::store_worked() {
   std::lock_guard lock(store_error_mutex_);
   reported_store_error_.reset();
 }
 
 bool WorkerPool::Impl::retry_job_write(ActiveJob& active, const std::function<void()>& write) {
+  // A stopped run whose store is failing must not wait out another busy timeout: its
+  // process group is killed only after this returns.
+  if (active.stop.stop_requested() && store_failing()) return false;
   auto pause = std::chrono::milliseconds(100);
   while (true) {
     try {

@@ -142,7 +142,7 @@ std::string spawn_failure_message(int error_number, const std::string& program, 
     case ENOENT: {
       // exec says ENOENT too when the file is there but its #! interpreter is not.
       const bool is_path = program.find('/') != std::string::npos;
-      const std::string at = program.front() == '/' || !cwd ? program : *cwd + "/" + program;
+      const std::string at = program.starts_with('/') || !cwd ? program : *cwd + "/" + program;
       if (is_path && ::access(at.c_str(), F_OK) == 0) {
         return fmt::format("cannot run {}: the interpreter its #! line names (or a library it needs) was not found",
                            program);

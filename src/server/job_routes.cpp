@@ -78,7 +78,8 @@ void handle_list_jobs(const RouteContext& context, const ApiRequest& request, ht
     jobs.resize(page_size);
     next_cursor = std::to_string(jobs.back().id);
   }
-  const bool omit = request.query("max_payload_bytes").has_value();
+  const auto max_payload = request.query("max_payload_bytes");
+  const bool omit = max_payload && !max_payload->empty();
   const int64_t max_bytes = query_number(request, "max_payload_bytes", INT64_MAX / 2);
   Json list = Json::array();
   for (const Job& job : jobs) {
@@ -131,7 +132,7 @@ void add_job_routes(Router& router, RouteContext& context) {
   });
   router.add("GET", "/api/v1/jobs/{id}/log", [c](ApiRequest& request, httplib::Response& res) { handle_read_log(*c, request, res); });
   router.add("GET", "/api/v1/jobs/{id}/history", [c](ApiRequest& request, httplib::Response& res) {
-    // ?after=SEQ: only the newer entries, so a page showing a long history reads it once.
+    // ?after=SEQ: only the newer entries, so a page showing a long history is sent it once.
     const int64_t after = query_number(request, "after", INT64_MAX / 2);
     Json history = Json::array();
     for (const HistoryEntry& entry : c->client->history(path_job_id(request))) {
@@ -164,12 +165,12 @@ void add_job_routes(Router& router, RouteContext& context) {
   });
   router.add("POST", "/api/v1/jobs/clear", [c](ApiRequest& request, httplib::Response& res) {
     const Json body = body_json(request, *c);
-    require_object_with(body, {"states"}, "clear");
+    require_object_with(body, {"states", "queue"}, "clear");
     const auto names = string_list_member(body, "states");
     if (!names || names->empty()) throw Error::invalid_argument("states must list the final states to clear");
     std::vector<JobState> states;
     for (const auto& name : *names) states.push_back(parse_state(name));
-    send_json(res, 200, {{"deleted", c->client->clear(states)}});
+    send_json(res, 200, {{"deleted", c->client->clear(states, string_member(body, "queue"))}});
   });
 }
 

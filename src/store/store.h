@@ -138,9 +138,10 @@ class Store {
   virtual std::vector<FileWait> jobs_waiting_on_files() = 0;
   // Marks a blocked job's file dependencies as met; unblocks it if its jobs are done.
   virtual void mark_files_present(JobId id, Time now) = 0;
-  // Deletes final jobs finished before `finished_before`, in the given states.
-  virtual int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before,
-                                       Time now) = 0;
+  // Deletes final jobs finished before `finished_before`, in the given states (of
+  // `queue` only, if given).
+  virtual int64_t delete_finished_jobs(const std::vector<JobState>& states, const std::optional<std::string>& queue,
+                                       std::optional<Time> finished_before, Time now) = 0;
 
   // --- admin ---------------------------------------------------------------------
   virtual std::optional<Job> get_job(JobId id) = 0;

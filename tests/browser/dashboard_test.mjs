@@ -196,11 +196,11 @@ test('a job enqueued through the API appears without a reload', async () => {
   assert.ok(await page.evaluate(() => window.__sameDocument));
 
   // A large payload is not sent with the list, only its size; the panel shows it whole.
-  const large = await enqueue({ type: 'archive', queue: 'mail', payload: { blob: 'z'.repeat(5000) } });
+  const large = await enqueue({ type: 'archive', queue: 'mail', payload: { blob: 'z'.repeat(10000) } });
   await jobRow(large.id).waitFor({ timeout: WAIT_MS });
-  assert.match(await jobRow(large.id).textContent(), /payload of 4\.9 KB/);
+  assert.match(await jobRow(large.id).textContent(), /payload of 9\.8 KB/);
   await jobRow(large.id).locator('td.type').click();
-  await page.locator('#detail pre').filter({ hasText: 'z'.repeat(5000) }).waitFor({ timeout: WAIT_MS });
+  await page.locator('#detail pre').filter({ hasText: 'z'.repeat(10000) }).waitFor({ timeout: WAIT_MS });
   await closeDetail();
 });
 
@@ -527,9 +527,22 @@ test('retry all failed of a queue, then clear completed, by clicking', async () 
   for (const id of ids) await jobRow(id).waitFor({ state: 'detached', timeout: WAIT_MS });
   assert.equal((await getJob(elsewhere.id)).state, 'failed', 'only the filtered queue was retried');
 
-  await showTab('completed');
+  // With a queue selected, only that queue's completed jobs go.
+  const other = await enqueue({ command: ['true'], queue: 'elsewhere' });
+  await eventually('the other queue\'s job to complete', async () => (await getJob(other.id)).state === 'completed');
+  await showTab('completed', 'elsewhere');
   const clear = page.locator('#clear-completed');
+  await eventually('clear to name the queue', async () =>
+    (await clear.textContent()) === 'Clear completed in elsewhere' && !(await clear.isDisabled()));
+  await clear.click();
+  await clear.click();
+  await eventually('the other queue\'s completed job to go', async () =>
+    (await fetch(`${BASE}/api/v1/jobs/${other.id}`)).status === 404);
+  for (const id of ids) assert.equal((await getJob(id)).state, 'completed', 'another queue\'s jobs stay');
+
+  await showTab('completed');
   await eventually('clear to be enabled', async () => !(await clear.isDisabled()));
+  assert.equal(await clear.textContent(), 'Clear all completed');
   await clear.click();  // arms it
   assert.match(await clear.textContent(), /sure/);
   await clear.click();

@@ -83,7 +83,7 @@ class SqliteOpen : public ::testing::Test {
 };
 
 // Writes into a file no longer at its path could never be read again: they fail
-// (unavailable) once the file is deleted or another takes its place.
+// (data loss) once the file is deleted or another takes its place.
 TEST_F(SqliteOpen, WritesFailOnceTheFileIsDeletedOrReplaced) {
   const fs::path path = dir_ / "q.db";
   NewJob job;
@@ -101,7 +101,7 @@ TEST_F(SqliteOpen, WritesFailOnceTheFileIsDeletedOrReplaced) {
       store->enqueue_jobs({job}, Time{});
       ADD_FAILURE() << "a write into the " << (replace ? "replaced" : "deleted") << " file succeeded";
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
+      EXPECT_EQ(e.code(), ErrorCode::kDataLoss) << e.what();
       EXPECT_NE(std::string(e.what()).find("was deleted or replaced"), std::string::npos) << e.what();
     }
     store.reset();

@@ -181,6 +181,22 @@ TEST_P(StoreAdmin, DeleteOfAPendingJobIsAllowed) {
   expect_counts_match_jobs();
 }
 
+TEST_P(StoreAdmin, DeleteFinishedJobsOfOneQueue) {
+  NewJob mail = new_job();
+  mail.queue = "mail";
+  NewJob video = new_job();
+  video.queue = "video";
+  enqueue(mail);
+  enqueue(video);
+  enqueue(video);
+  for (const Job& job : claim(3)) ASSERT_EQ(finish(job, FinishOutcome::kCompleted), FinishStatus::kOk);
+  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted}, std::string("video"), std::nullopt, now()), 2);
+  ASSERT_EQ(all_jobs().size(), 1u);
+  EXPECT_EQ(all_jobs()[0].queue, "mail");
+  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted}, std::string("nope"), std::nullopt, now()), 0);
+  expect_counts_match_jobs();
+}
+
 TEST_P(StoreAdmin, DeleteFinishedJobsByStateAndAge) {
   for (int i = 0; i < 3; ++i) enqueue(new_job());
   auto jobs = claim(3);
@@ -190,12 +206,13 @@ TEST_P(StoreAdmin, DeleteFinishedJobsByStateAndAge) {
   ASSERT_EQ(finish(jobs[2], FinishOutcome::kFail, "x"), FinishStatus::kOk);
   const JobId pending = enqueue(new_job()).id;
 
-  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted}, now() - 30min, now()), 1);
+  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted}, std::nullopt, now() - 30min, now()), 1);
   EXPECT_FALSE(store_->get_job(jobs[0].id).has_value());
   EXPECT_TRUE(store_->get_job(jobs[1].id).has_value());
-  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted, JobState::kFailed}, std::nullopt, now()), 2);
+  EXPECT_EQ(store_->delete_finished_jobs({JobState::kCompleted, JobState::kFailed}, std::nullopt, std::nullopt, now()), 2);
   EXPECT_TRUE(store_->get_job(pending).has_value());
-  EXPECT_QUERN_ERROR(store_->delete_finished_jobs({JobState::kAvailable}, std::nullopt, now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->delete_finished_jobs({JobState::kAvailable}, std::nullopt, std::nullopt, now()),
+                     ErrorCode::kInvalidArgument);
   EXPECT_EQ(all_jobs().size(), 1u);
   expect_counts_match_jobs();
 }

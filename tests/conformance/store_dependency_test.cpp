@@ -156,7 +156,8 @@ TEST_P(StoreDependencies, DeletingAFailedDependencyCancelsDependentsLeftBlocked)
   const JobId e = enqueue(after({d}, OnDependencyFailure::kStayBlocked)).id;
   ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "no"), FinishStatus::kOk);
   const int64_t cleared = store_->delete_finished_jobs(
-      {JobState::kCompleted, JobState::kFailed, JobState::kCanceled, JobState::kExpired}, std::nullopt, now());
+      {JobState::kCompleted, JobState::kFailed, JobState::kCanceled, JobState::kExpired}, std::nullopt, std::nullopt,
+      now());
   EXPECT_EQ(cleared, 3);  // d, and b and c canceled above
   EXPECT_EQ(get(e).state, JobState::kCanceled);
   EXPECT_EQ(store_->job_history(e).back().detail, "dependency " + std::to_string(d) + " deleted");

@@ -201,5 +201,20 @@ TEST(CliClear, DeletesFinishedJobsByState) {
   EXPECT_EQ(nothing.err_lines(), 1u);
 }
 
+TEST(CliClear, QueueClearsOnlyThatQueue) {
+  QuernCli cli;
+  cli.add({"--queue", "mail", "--", "true"});
+  cli.add({"--queue", "video", "--", "true"});
+  cli.add({"--queue", "video", "--", "true"});
+  ASSERT_EQ(cli.run({"cancel", "1", "2", "3"}).status, 0);
+  const CliResult video = cli.run({"clear", "--canceled", "--queue", "video"});
+  EXPECT_EQ(video.status, 0) << video.err;
+  EXPECT_EQ(video.out, "deleted 2 jobs\n");
+  EXPECT_EQ(cli.job_count(), 1u);
+  EXPECT_EQ(cli.state(1), "canceled");
+  EXPECT_EQ(cli.run({"clear", "--final", "--queue", ""}).status, 2);
+  EXPECT_EQ(cli.job_count(), 1u);
+}
+
 }  // namespace
 }  // namespace quern::cli_test

@@ -49,6 +49,30 @@ TEST(CliWorker, SighupStopsItGracefully) {
   EXPECT_EQ(job["failures"], 0) << job.dump();
 }
 
+// Under nohup (SIGHUP ignored when it started) a worker outlives the terminal.
+TEST(CliWorker, NohupKeepsItRunningThroughSighup) {
+  QuernCli cli;
+  BackgroundProcess worker({"/usr/bin/nohup", QUERN_BINARY, "--db", cli.db().string(), "worker"},
+                           cli.dir() / "nohup-worker.out", {});
+  ASSERT_TRUE(worker.wait_for_stderr_line("quern worker:")) << worker.err();
+  kill(worker.pid(), SIGHUP);
+  const int64_t id = cli.add({"--", "true"});
+  const CliResult wait = cli.run({"wait", std::to_string(id), "--timeout", "30s"});
+  EXPECT_EQ(wait.status, 0) << wait.err << worker.err();
+  EXPECT_EQ(worker.stop(SIGTERM), 0) << worker.err();
+}
+
+// Retrying cannot help a worker whose database file was deleted: it says so and stops.
+TEST(CliWorker, DeletedDatabaseStopsTheWorkerWithExitFive) {
+  QuernCli cli;
+  auto worker = cli.start_worker();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(cli.db().string() + suffix);
+  cli.add({"--", "true"});  // a new file at the path, which the worker cannot see
+  EXPECT_TRUE(worker->wait_for_stderr("was deleted or replaced")) << worker->err();
+  EXPECT_EQ(worker->stop(0), 5) << worker->err();
+  EXPECT_NE(worker->err().find("store error, stopping"), std::string::npos) << worker->err();
+}
+
 TEST(CliWorker, TakesOnlyItsQueues) {
   QuernCli cli;
   const int64_t other = cli.add({"--queue", "other", "--", "true"});

@@ -375,6 +375,8 @@ TEST(HttpJobs, PriorityRetryFailedAndClear) {
   EXPECT_EQ(server.post("/api/v1/jobs/clear", {{"states", {"available"}}}).status, 400);
   EXPECT_EQ(server.post("/api/v1/jobs/clear", {{"states", {"nope"}}}).status, 400);
   EXPECT_EQ(server.post("/api/v1/jobs/clear", Json::object()).status, 400);
+  EXPECT_EQ(server.post("/api/v1/jobs/clear", {{"states", {"completed"}}, {"queue", 7}}).status, 400);
+  EXPECT_EQ(server.post("/api/v1/jobs/clear", {{"states", {"completed"}}, {"queue", "nope"}}).json()["deleted"], 0);
   const HttpResult cleared = server.post("/api/v1/jobs/clear", {{"states", {"failed", "completed"}}});
   ASSERT_EQ(cleared.status, 200) << cleared.body;
   EXPECT_EQ(cleared.json()["deleted"], 1);

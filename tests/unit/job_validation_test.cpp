@@ -108,9 +108,9 @@ TEST(ValidateNewJob, RejectsEmptyOrHugeUniqueKeys) {
   NewJob job = valid_job();
   job.unique_key = "";
   expect_invalid(job, "invalid job: unique_key is empty");
-  job.unique_key = std::string(4097, 'k');
-  expect_invalid(job, "unique_key is longer than 4096 bytes");
-  job.unique_key = std::string(4096, 'k');
+  job.unique_key = std::string(2049, 'k');
+  expect_invalid(job, "unique_key is longer than 2048 bytes");
+  job.unique_key = std::string(2048, 'k');
   EXPECT_NO_THROW(validate_new_job(job, kDefaultMaxPayloadBytes));
 }
 

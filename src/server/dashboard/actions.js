@@ -72,8 +72,9 @@ export class Actions {
     });
   }
 
-  clearCompleted(button) {
-    return this.run(button, 'Clear completed jobs', () => api('POST', '/api/v1/jobs/clear', { states: ['completed'] }),
+  clearCompleted(queue, button) {
+    const body = queue ? { states: ['completed'], queue } : { states: ['completed'] };
+    return this.run(button, 'Clear completed jobs', () => api('POST', '/api/v1/jobs/clear', body),
                     (answer) => {
                       const n = countIn(answer);
                       return n === null ? 'Completed jobs cleared' : `${plural(n, 'completed job')} cleared`;

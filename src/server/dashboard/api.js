@@ -78,6 +78,7 @@ async function errorFrom(response) {
 // JSON answer; throws ApiError for an error answer.
 export async function api(method, path, body) {
   for (;;) {
+    const sentToken = token();
     const headers = { Accept: 'application/json', ...authHeaders() };
     const init = { method, headers, cache: 'no-store' };
     if (body !== undefined) {
@@ -86,9 +87,10 @@ export async function api(method, path, body) {
     }
     const response = await fetch(path, init);
     if (response.status === 401) {
-      // Asks again after a refused token (the dialog says so) until one works or the
-      // user cancels, so the call that asked gets its answer at once.
-      await askForToken();
+      // Sent before a token was entered: try that one first. Else ask again (the dialog
+      // says the token was refused) until one works or the user cancels, so the call
+      // that asked gets its answer at once.
+      if (token() === sentToken) await askForToken();
       continue;
     }
     if (!response.ok) throw await errorFrom(response);

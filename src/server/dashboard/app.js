@@ -12,7 +12,7 @@ import { byId } from './dom.js';
 import { connectEvents } from './events.js';
 import { formatCount, formatDuration, formatRelative } from './format.js';
 import { JobDetail } from './job_detail.js';
-import { JobList, PAGE_SIZE } from './job_list.js';
+import { JobList, MAX_LISTED_PAYLOAD_BYTES, PAGE_SIZE } from './job_list.js';
 import { notify } from './notify.js';
 import { QueueTable, StateTiles } from './overview.js';
 import { RunningJobs } from './running.js';
@@ -92,7 +92,7 @@ async function loadStats() {
 }
 
 async function loadRunning() {
-  const answer = await api('GET', `/api/v1/jobs?state=running&limit=${PAGE_SIZE}&order=desc&max_payload_bytes=2048`);
+  const answer = await api('GET', `/api/v1/jobs?state=running&limit=${PAGE_SIZE}&order=desc&max_payload_bytes=${MAX_LISTED_PAYLOAD_BYTES}`);
   running.update(answer.jobs || []);
 }
 

@@ -10,7 +10,6 @@ export function formatCount(n) {
   return countFormat.format(Number(n) || 0);
 }
 
-// 0.423 → "42%"
 // 1536 → "1.5 KB", 1048576 → "1.0 MB".
 export function formatBytes(n) {
   if (n < 1024) return `${n} bytes`;
@@ -18,6 +17,7 @@ export function formatBytes(n) {
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+// 0.423 → "42%"
 export function formatPercent(fraction) {
   const value = Math.max(0, Math.min(1, Number(fraction) || 0));
   return `${Math.floor(value * 100)}%`;
@@ -71,7 +71,10 @@ function quoteArgument(arg) {
 // One line saying what a job does: a shell job's command, else its payload.
 export function describeJob(job) {
   const payload = job.payload;
-  if (job.omitted?.payload) return `payload of ${formatBytes(job.omitted.payload)} (open the job to see it)`;
+  if (job.omitted?.payload) {
+    const what = job.type === 'shell' ? 'command' : 'payload';
+    return `${what} of ${formatBytes(job.omitted.payload)} (open the job to see it)`;
+  }
   if (job.type === 'shell' && payload && Array.isArray(payload.command)) {
     return payload.command.map((arg) => quoteArgument(String(arg))).join(' ');
   }

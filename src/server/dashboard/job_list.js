@@ -12,7 +12,7 @@ import {
 
 export const PAGE_SIZE = 50;
 // A row shows 300 characters of a payload: a larger one is not sent (the panel reads it).
-const MAX_LISTED_PAYLOAD_BYTES = 2048;
+export const MAX_LISTED_PAYLOAD_BYTES = 8192;
 const TABS = ['available', 'scheduled', 'blocked', 'running', 'failed', 'completed', 'canceled', 'expired', 'all'];
 const SAVED_KEY = 'quern.list';
 const FILTER_DELAY_MS = 250;
@@ -98,7 +98,7 @@ export class JobList {
     this.retryFailedButton.addEventListener('click', () =>
       this.actions.retryFailed(this.filter.queue, this.retryFailedButton));
     this.clearButton = confirmingButton('Clear completed', { id: 'clear-completed' },
-                                        (button) => this.actions.clearCompleted(button));
+                                        (button) => this.actions.clearCompleted(this.filter.queue, button));
     toolbarActions.append(this.retryFailedButton, this.clearButton);
     this.el.newer.addEventListener('click', () => this.goNewer());
     this.el.older.addEventListener('click', () => this.goOlder());
@@ -208,9 +208,8 @@ export class JobList {
     const failed = Number(counts.failed) || 0;
     this.retryFailedButton.disabled = failed === 0;
     this.retryFailedButton.textContent = this.filter.queue ? `Retry failed in ${this.filter.queue}` : 'Retry all failed';
-    // The server clears every queue's completed jobs, whichever queue is shown.
-    this.clearButton.disabled = !(Number(this.stats.states?.completed) > 0);
-    this.clearButton.setLabel(this.filter.queue ? 'Clear completed in all queues' : 'Clear completed');
+    this.clearButton.disabled = !(Number(counts.completed) > 0);
+    this.clearButton.setLabel(this.filter.queue ? `Clear completed in ${this.filter.queue}` : 'Clear all completed');
     this.updatePageInfo();
   }
 

@@ -491,6 +491,7 @@ void PostgresStore::mark_files_present(JobId id, Time now) {
 }
 
 int64_t PostgresStore::delete_finished_jobs(const std::vector<JobState>& given_states,
+                                            const std::optional<std::string>& queue,
                                             std::optional<Time> finished_before, Time now) {
   for (JobState s : given_states) {
     if (!is_final(s)) {
@@ -502,7 +503,7 @@ int64_t PostgresStore::delete_finished_jobs(const std::vector<JobState>& given_s
   return write([&](Transaction& txn) {
     int64_t deleted = 0;
     for (JobState state : states) {
-      Result r = txn.write(kDeleteFinishedJobs, Params().add(stored_state(state)).add(finished_before));
+      Result r = txn.write(kDeleteFinishedJobs, Params().add(stored_state(state)).add(finished_before).add(queue));
       if (r.rows() == 0) continue;
       std::vector<JobId> ids;
       ids.reserve(r.rows());

@@ -318,11 +318,11 @@ inline constexpr Statement kSelectJobsWaitingOnFiles{"quern_select_jobs_waiting_
 inline constexpr Statement kMarkFilesMet{"quern_mark_files_met",
                                          "UPDATE jobs SET files_met = true, updated_at = $2 WHERE id = $1"};
 
-// Final jobs of one state finished before $2 (NULL: any time), deleted.
+// Final jobs of one state finished before $2 (NULL: any time), of queue $3 (NULL: any), deleted.
 inline constexpr Statement kDeleteFinishedJobs{"quern_delete_finished_jobs", R"sql(
   DELETE FROM jobs
   WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND state = $1
-    AND ($2::bigint IS NULL OR finished_at < $2::bigint)
+    AND ($2::bigint IS NULL OR finished_at < $2::bigint) AND ($3::text IS NULL OR queue = $3::text)
   RETURNING id, queue
 )sql"};
 

@@ -485,7 +485,8 @@ void SqliteStore::mark_files_present(JobId id, Time now) {
   });
 }
 
-int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& given_states, std::optional<Time> finished_before,
+int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& given_states,
+                                          const std::optional<std::string>& queue, std::optional<Time> finished_before,
                                           Time now) {
   for (JobState s : given_states) {
     if (!is_final(s)) {
@@ -500,7 +501,7 @@ int64_t SqliteStore::delete_finished_jobs(const std::vector<JobState>& given_sta
       std::vector<std::pair<JobId, std::string>> jobs;
       {
         auto q = txn.db().prepare(kSelectFinishedJobs);
-        q->bind(1, stored_state(state)).bind(2, finished_before);
+        q->bind(1, stored_state(state)).bind(2, finished_before).bind(3, queue);
         while (q->step()) jobs.emplace_back(q->int64(0), q->text(1));
       }
       for (const auto& [id, queue] : jobs) delete_job_rows(txn, id, queue, state, now);

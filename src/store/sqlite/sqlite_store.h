@@ -48,8 +48,8 @@ class SqliteStore final : public Store {
   int expire_jobs(Time now) override;
   std::vector<FileWait> jobs_waiting_on_files() override;
   void mark_files_present(JobId id, Time now) override;
-  int64_t delete_finished_jobs(const std::vector<JobState>& states, std::optional<Time> finished_before,
-                               Time now) override;
+  int64_t delete_finished_jobs(const std::vector<JobState>& states, const std::optional<std::string>& queue,
+                               std::optional<Time> finished_before, Time now) override;
 
   std::optional<Job> get_job(JobId id) override;
   std::vector<Job> list_jobs(const JobFilter& filter) override;

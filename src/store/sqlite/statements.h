@@ -238,7 +238,8 @@ inline constexpr const char* kMarkFilesMet = R"sql(
 )sql";
 
 inline constexpr const char* kSelectFinishedJobs = R"sql(
-  SELECT id, queue FROM jobs INDEXED BY jobs_by_state WHERE state = ?1 AND (?2 IS NULL OR finished_at < ?2) ORDER BY id
+  SELECT id, queue FROM jobs INDEXED BY jobs_by_state
+  WHERE state = ?1 AND (?2 IS NULL OR finished_at < ?2) AND (?3 IS NULL OR queue = ?3) ORDER BY id
 )sql";
 
 // --- dependencies --------------------------------------------------------------------

@@ -27,7 +27,7 @@ WriteBatcher::WriteBatcher(Connection& writer, Duration busy_timeout, std::strin
 
 void WriteBatcher::check_file_is_the_one_opened() const {
   if (!file_identity_ || identity_of(path_) == file_identity_) return;
-  throw Error::unavailable("database " + path_ +
+  throw Error::data_loss("database " + path_ +
                            " was deleted or replaced after this process opened it; restart it to use the file now "
                            "at that path");
 }

@@ -35,8 +35,8 @@ class WriteBatcher {
   using Work = std::function<void(WriteTransaction&)>;
 
   // `writer` is used by the batch leader only; `busy_timeout` bounds each write's wait.
-  // `path` is the file `writer` has open: a batch fails (kUnavailable) once another
-  // file is at that path or none is, since what it wrote could never be read again.
+  // `path` is the file `writer` has open: a batch fails (kDataLoss) once another file
+  // is at that path or none is, since what it wrote could never be read again.
   WriteBatcher(Connection& writer, Duration busy_timeout, std::string path);
 
   // Runs `work` in the next batch and returns once that batch committed; rethrows
@@ -73,7 +73,7 @@ class WriteBatcher {
   // now and its arrival. Requires mutex_.
   Duration lock_wait_so_far() const;
   void run_one(WriteTransaction& txn, Pending& pending, bool own_savepoint);
-  // Throws kUnavailable if the file at path_ is no longer the one opened.
+  // Throws kDataLoss if the file at path_ is no longer the one opened.
   void check_file_is_the_one_opened() const;
 
   Connection& writer_;
