@@ -119,11 +119,15 @@ Job Client::cancel(JobId id) {
   const std::optional<Job> before = store_->get_job(id);
   Job canceled = store_->cancel_job(id, clock_->now());
   // A run's own worker kills its process group when it sees the cancel; a dead or stopped
-  // worker of this host cannot, so its run's processes are found and killed here.
+  // worker of this host cannot, so its run's processes are found and killed here (and a
+  // dead one's temp dir removed, as its worker would have; a stopped one removes its own).
   if (before && before->state == JobState::kRunning) {
     const OwnerStatus owner = owner_status(before->lease_owner);
     if (owner == OwnerStatus::kDead || owner == OwnerStatus::kStopped) {
-      kill_processes_of_run(job_temp_dir(default_temp_root(*store_), id, before->attempt));
+      const std::filesystem::path dir = job_temp_dir(default_temp_root(*store_), id, before->attempt);
+      kill_processes_of_run(dir);
+      std::error_code ec;
+      if (owner == OwnerStatus::kDead) std::filesystem::remove_all(dir, ec);
     }
   }
   return canceled;

@@ -104,7 +104,10 @@ TEST(CliCancel, ARunWhoseWorkerIsDeadOrStoppedIsKilledByCancel) {
   for (int signal : {SIGKILL, SIGSTOP}) {
     auto worker = cli.start_worker();
     const auto pid_file = cli.dir() / ("pid-" + std::to_string(signal));
-    const int64_t id = cli.add({"--", "sh", "-c", "echo $$ > " + pid_file.string() + "; exec sleep 100"});
+    const auto dir_file = cli.dir() / ("tmpdir-" + std::to_string(signal));
+    const int64_t id = cli.add({"--", "sh", "-c",
+                                "echo $QUERN_TMPDIR > " + dir_file.string() + "; echo $$ > " + pid_file.string() +
+                                    "; exec sleep 100"});
     pid_t job_pid = 0;
     for (int i = 0; i < 3000 && job_pid == 0; ++i) {
       std::ifstream(pid_file) >> job_pid;
@@ -124,6 +127,12 @@ TEST(CliCancel, ARunWhoseWorkerIsDeadOrStoppedIsKilledByCancel) {
     for (int i = 0; i < 500 && running(); ++i) std::this_thread::sleep_for(10ms);
     EXPECT_FALSE(running()) << "signal " << signal << ": the job's process " << job_pid << " still runs";
     EXPECT_EQ(cli.state(id), "canceled");
+    std::string temp_dir;
+    std::ifstream(dir_file) >> temp_dir;
+    ASSERT_FALSE(temp_dir.empty());
+    if (signal == SIGKILL) {
+      EXPECT_FALSE(std::filesystem::exists(temp_dir)) << temp_dir;  // no worker will
+    }
     if (signal == SIGSTOP) {
       kill(worker->pid(), SIGCONT);
       EXPECT_EQ(worker->stop(), 0);

@@ -306,9 +306,26 @@ TEST(HttpJobs, ListLeavesOutPayloadsOverMaxPayloadBytes) {
   EXPECT_EQ(jobs[0]["omitted"], Json({{"payload", 10011}}));
   EXPECT_EQ(jobs[1]["payload"], Json({{"n", 1}}));
   EXPECT_FALSE(jobs[1].contains("omitted"));
-  // Without the parameter every payload comes whole.
+  // Without the parameter (or with it empty) every payload comes whole.
   EXPECT_EQ(server.get("/api/v1/jobs").json()["jobs"][0]["payload"]["text"].get<std::string>().size(), 10000u);
+  EXPECT_FALSE(server.get("/api/v1/jobs?max_payload_bytes=").json()["jobs"][0]["payload"].is_null());
   EXPECT_EQ(server.get("/api/v1/jobs?max_payload_bytes=x").status, 400);
+
+  // A large result and checkpoint are left out alike, a small payload kept.
+  const Json leased = server.post("/api/v1/leases", {{"worker", "w"}, {"max", 2}}).json()["jobs"][1];
+  ASSERT_EQ(leased["id"], small["id"]);
+  const Json attempt = leased["attempt"];
+  ASSERT_EQ(server.post(job_path(leased, "heartbeat"), {{"attempt", attempt}, {"checkpoint", {{"c", std::string(500, 'c')}}}})
+                .status,
+            200);
+  ASSERT_EQ(server.post(job_path(leased, "complete"), {{"attempt", attempt}, {"result", {{"r", std::string(300, 'r')}}}})
+                .status,
+            200);
+  const Json done = server.get("/api/v1/jobs?max_payload_bytes=100&state=completed").json()["jobs"].at(0);
+  EXPECT_EQ(done["payload"], Json({{"n", 1}}));
+  EXPECT_TRUE(done["result"].is_null());
+  EXPECT_TRUE(done["checkpoint"].is_null());
+  EXPECT_EQ(done["omitted"], Json({{"result", 308}, {"checkpoint", 508}}));
 }
 
 TEST(HttpJobs, RetryCancelDeleteAndTheirConflicts) {
