@@ -16,7 +16,7 @@
 #include "quern/error.h"
 #include "quern/worker_pool.h"
 #include "server/http_server.h"
-#include "store/schema_status.h"
+#include "store/store_url.h"
 
 #if defined(__SANITIZE_THREAD__)
 // cpp-httplib is Debian's prebuilt library, not built with ThreadSanitizer: the

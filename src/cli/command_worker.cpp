@@ -10,7 +10,7 @@
 #include "exec/shell_handler.h"
 #include "quern/error.h"
 #include "quern/worker_pool.h"
-#include "store/schema_status.h"
+#include "store/store_url.h"
 
 namespace quern::cli {
 namespace {

@@ -54,14 +54,7 @@ postgres::ConnectionSettings postgres_settings(const StoreUrl& url) {
   return postgres::parse_postgres_url(url.target, static_cast<int>(std::max<int64_t>(seconds, 1)));
 }
 
-std::string database_name(const StoreUrl& url) {
-  if (url.backend == StoreUrl::Backend::kSqlite) return url.target;
-  return postgres_settings(url).display_name;
-}
-
 }  // namespace
-
-std::string database_display_name(const std::string& url) { return database_name(parse_store_url(url)); }
 
 SchemaStatus read_schema_status(const std::string& url_text, const StoreOptions& options) {
   const StoreUrl url = parse_store_url(url_text, options);
@@ -73,7 +66,7 @@ SchemaStatus read_schema_status(const std::string& url_text, const StoreOptions&
     auto db = postgres::connect(settings, url.options.busy_timeout);
     status = postgres_status(postgres::read_schema_state(*db, settings.schema));
   }
-  status.database = database_name(url);
+  status.database = database_display_name(url_text);
   return status;
 }
 
@@ -90,7 +83,7 @@ SchemaStatus migrate_schema_of(const std::string& url_text, const StoreOptions& 
     auto db = postgres::connect(settings, url.options.busy_timeout);
     status = postgres_status(postgres::migrate_schema(*db, settings.schema, system_clock()->now()));
   }
-  status.database = database_name(url);
+  status.database = database_display_name(url_text);
   return status;
 }
 

@@ -27,10 +27,6 @@ struct SchemaStatus {
   std::vector<SchemaMigrationStatus> migrations;
 };
 
-// How messages name the database `url` names: the file, or user@host:port/database
-// (never the password).
-std::string database_display_name(const std::string& url);
-
 // Reads the schema's status; never writes (a SQLite file that does not exist is not
 // created). Throws like open_store for a database that is not Quern's or unreachable.
 SchemaStatus read_schema_status(const std::string& url, const StoreOptions& options = {});

@@ -68,4 +68,10 @@ StoreUrl parse_store_url(const std::string& url, const StoreOptions& options) {
   return parsed;
 }
 
+std::string database_display_name(const std::string& url) {
+  const StoreUrl parsed = parse_store_url(url);
+  if (parsed.backend == StoreUrl::Backend::kSqlite) return parsed.target;
+  return postgres::parse_postgres_url(parsed.target, /*connect_timeout_seconds=*/1).display_name;
+}
+
 }  // namespace quern

@@ -21,4 +21,8 @@ struct StoreUrl {
 // or a URL that names no file.
 StoreUrl parse_store_url(const std::string& url, const StoreOptions& options = {});
 
+// How messages name the database `url` names: the file, or user@host:port/database
+// (never the password). Throws like parse_store_url.
+std::string database_display_name(const std::string& url);
+
 }  // namespace quern

@@ -66,6 +66,36 @@ class WorkerPoolTest : public ::testing::Test {
     return job;
   }
 
+  // A client of the same file whose writes give up on another process's lock at once.
+  std::shared_ptr<Client> impatient_client() {
+    StoreOptions store_options;
+    store_options.busy_timeout = 100ms;
+    return std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  }
+
+  // Another process's hold on the write lock of the test's file, until release().
+  class WriteLock {
+   public:
+    explicit WriteLock(const fs::path& db) {
+      EXPECT_EQ(sqlite3_open(db.c_str(), &db_), SQLITE_OK);
+      sqlite3_busy_timeout(db_, 5000);  // the pool may be writing just now
+      EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    ~WriteLock() { release(); }
+    WriteLock(const WriteLock&) = delete;
+    WriteLock& operator=(const WriteLock&) = delete;
+    void release() {
+      if (db_ == nullptr) return;
+      EXPECT_EQ(sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+      sqlite3_close(db_);
+      db_ = nullptr;
+    }
+
+   private:
+    sqlite3* db_ = nullptr;
+  };
+  WriteLock hold_write_lock() { return WriteLock(dir_ / "q.db"); }
+
   fs::path dir_;
   std::shared_ptr<SimulatedClock> clock_;
   std::shared_ptr<Client> client_;
@@ -466,9 +496,7 @@ TEST_F(WorkerPoolTest, OnlyRegisteredTypesAreClaimed) {
 // A pool whose store calls fail keeps trying, and says so once per failure, not at
 // every retry; its jobs run when the store can be written again.
 TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
-  StoreOptions store_options;
-  store_options.busy_timeout = 100ms;
-  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  auto client = impatient_client();
   std::mutex mutex;
   std::vector<std::string> reported;
   auto opts = options();
@@ -480,10 +508,7 @@ TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
   pool.handle("rip", [](JobContext&) { return Outcome::completed(); });
   pool.start();
   // Another process holds the write lock: every claim stays busy past the timeout.
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
-  sqlite3_busy_timeout(other, 5000);  // the pool may be writing just now
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLock write_lock = hold_write_lock();
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   size_t count = 0;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -501,8 +526,7 @@ TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
     ASSERT_EQ(reported.size(), 1u);
     EXPECT_NE(reported[0].find("locked"), std::string::npos) << reported[0];
   }
-  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(other);
+  write_lock.release();
   const JobId id = enqueue("rip");
   EXPECT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
   pool.stop();
@@ -513,9 +537,7 @@ TEST_F(WorkerPoolTest, StoreErrorsAreReportedOnceAndWorkResumesWhenTheyEnd) {
 // A handler's log and checkpoint writes that meet a busy store wait and retry: the run
 // is not failed for it (a good run charged a failure would run twice).
 TEST_F(WorkerPoolTest, LogAndCheckpointWritesWaitOutABusyStore) {
-  StoreOptions store_options;
-  store_options.busy_timeout = 100ms;
-  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  auto client = impatient_client();
   std::atomic<int> reported{0};
   auto opts = options();
   opts.on_store_error = [&](const Error&) { ++reported; };
@@ -534,16 +556,12 @@ TEST_F(WorkerPoolTest, LogAndCheckpointWritesWaitOutABusyStore) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!running && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   ASSERT_TRUE(running);
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
-  sqlite3_busy_timeout(other, 5000);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLock write_lock = hold_write_lock();
   locked = true;
   while (reported == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(700ms);  // several retries of the same outage
   EXPECT_EQ(client_->get(id).state, JobState::kRunning);
-  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(other);
+  write_lock.release();
 
   const Job job = wait_for_state(id, JobState::kCompleted);
   EXPECT_EQ(job.state, JobState::kCompleted);
@@ -560,9 +578,7 @@ TEST_F(WorkerPoolTest, LogAndCheckpointWritesWaitOutABusyStore) {
 
 // A stop that cannot record how a run ended gives up after a while and says how many.
 TEST_F(WorkerPoolTest, StopCountsTheRunsWhoseEndItCouldNotRecord) {
-  StoreOptions store_options;
-  store_options.busy_timeout = 100ms;
-  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  auto client = impatient_client();
   std::atomic<bool> running{false};
   WorkerPool pool(client, options());
   pool.handle("rip", [&](JobContext& ctx) {
@@ -575,14 +591,10 @@ TEST_F(WorkerPoolTest, StopCountsTheRunsWhoseEndItCouldNotRecord) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!running && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   ASSERT_TRUE(running);
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
-  sqlite3_busy_timeout(other, 5000);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLock write_lock = hold_write_lock();
   pool.stop();
   EXPECT_EQ(pool.runs_unrecorded(), 1);
-  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(other);
+  write_lock.release();
   EXPECT_EQ(client_->get(id).state, JobState::kRunning);  // until rescued
 }
 
@@ -590,19 +602,13 @@ TEST_F(WorkerPoolTest, StopCountsTheRunsWhoseEndItCouldNotRecord) {
 // the lock or fail on it (the read-only case is CliDatabase.ReadOnlyFile…), and the
 // pool runs the job once the lock is let go.
 TEST_F(WorkerPoolTest, StartDoesNotFailWhileAnotherProcessHoldsTheLock) {
-  StoreOptions store_options;
-  store_options.busy_timeout = 100ms;
-  auto client = std::make_shared<Client>(open_store((dir_ / "q.db").string(), store_options), clock_);
+  auto client = impatient_client();
   const JobId id = enqueue("rip");
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &other), SQLITE_OK);
-  sqlite3_busy_timeout(other, 5000);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLock write_lock = hold_write_lock();
   WorkerPool pool(client, options());
   pool.handle("rip", [](JobContext&) { return Outcome::completed(); });
   EXPECT_NO_THROW(pool.start());
-  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(other);
+  write_lock.release();
   EXPECT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
   pool.stop();
 }

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "quern/error.h"
-#include "store/schema_status.h"
 
 namespace quern {
 namespace {
