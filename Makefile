@@ -15,7 +15,7 @@ SHELL := /bin/bash
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
-FUZZERS := fuzz_duration fuzz_priority fuzz_payload fuzz_rfc3339 fuzz_job_request
+FUZZERS := fuzz_duration fuzz_priority fuzz_payload fuzz_rfc3339 fuzz_job_request fuzz_cron
 TEST_BINARIES := quern_unit_tests quern_conformance_tests quern_integration_tests
 # The TSan build runs only the tests about concurrency and crashes (none are unit
 # tests, so the unit binary is not built there).

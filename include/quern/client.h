@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "quern/clock.h"
+#include "quern/cron.h"
 #include "quern/error.h"
 #include "quern/job.h"
 
@@ -117,6 +118,16 @@ class Client {
   // UTF-8.
   void set_setting(const std::string& key, const Json& value);
   std::vector<std::pair<std::string, Json>> settings();
+
+  // Adds a cron entry, or replaces the one of the same name; returns it as stored. Its
+  // next firing is the first minute its schedule names after now, but a replaced entry
+  // whose schedule is unchanged keeps its own. Throws kInvalidArgument for a bad name,
+  // schedule or job (see CronEntry), kTooLarge for a payload over the limit.
+  CronEntry put_cron(const CronEntry& entry);
+  // Every cron entry, by name.
+  std::vector<CronEntry> cron_entries();
+  // kNotFound if there is no entry of that name.
+  void remove_cron(const std::string& name);
 
   // Blocks until the job is final or `timeout` passes; returns the job as last seen.
   Job wait_final(JobId id, std::optional<Duration> timeout);

@@ -29,6 +29,7 @@ void add_retry_cancel_rm_commands(CLI::App& app, CliContext& context);
 void add_clear_command(CLI::App& app, CliContext& context);
 void add_wait_command(CLI::App& app, CliContext& context);
 void add_config_command(CLI::App& app, CliContext& context);
+void add_cron_command(CLI::App& app, CliContext& context);
 void add_migrate_command(CLI::App& app, CliContext& context);
 
 }  // namespace quern::cli

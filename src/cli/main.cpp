@@ -67,7 +67,7 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int ar
   const std::string named = named_command(argc, argv);
   const auto commands_named = app.get_subcommands([&](const CLI::App* command) { return command->check_name(named); });
   if (!named.empty() && commands_named.empty()) {
-    // `quern cron ls`: CLI11 takes `ls` as the command and `cron` as a stray argument.
+    // `quern frob ls`: CLI11 takes `ls` as the command and `frob` as a stray argument.
     print_error_line("unknown command '" + named + "' (see quern --help)");
   } else if (app.get_subcommands().empty() && !leftover.empty()) {
     print_error_line("unknown command '" + leftover.front() + "' (see quern --help)");
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   add_clear_command(app, context);
   add_wait_command(app, context);
   add_config_command(app, context);
+  add_cron_command(app, context);
   add_migrate_command(app, context);
 
   try {

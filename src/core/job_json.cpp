@@ -16,8 +16,6 @@ Json text(const std::string& s) { return valid_utf8(s); }
 
 Json text_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : text(s); }
 
-Json time_or_null(const std::optional<Time>& t) { return t ? Json(format_rfc3339(*t)) : Json(nullptr); }
-
 Json texts(const std::vector<std::string>& list) {
   Json out = Json::array();
   for (const auto& s : list) out.push_back(text(s));
@@ -25,6 +23,8 @@ Json texts(const std::vector<std::string>& list) {
 }
 
 }  // namespace
+
+Json time_or_null(const std::optional<Time>& t) { return t ? Json(format_rfc3339(*t)) : Json(nullptr); }
 
 Json job_to_json(const Job& job) {
   Json depends_on = Json::array();

@@ -6,6 +6,9 @@
 
 namespace quern {
 
+// An RFC 3339 UTC time, or null.
+Json time_or_null(const std::optional<Time>& t);
+
 // Keys: id, queue, type, state, priority, attempt, failures, max_attempts, payload,
 // result, error, progress, stage, checkpoint, unique_key, tags, run_at, created_at,
 // started_at, finished_at, expires_at, depends_on (plus timeout_ms, needs_files,

@@ -4,6 +4,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/cron_entry.h"
+#include "core/cron_schedule.h"
 #include "core/host_identity.h"
 #include "core/job_validation.h"
 #include "engine/maintenance.h"
@@ -196,6 +198,20 @@ void Client::set_setting(const std::string& key, const Json& value) {
 }
 
 std::vector<std::pair<std::string, Json>> Client::settings() { return store_->list_settings(); }
+
+CronEntry Client::put_cron(const CronEntry& entry) {
+  validate_cron_entry(entry, max_payload_bytes_);
+  const Time now = clock_->now();
+  const CronSchedule schedule = CronSchedule::parse(entry.schedule);
+  CronEntry stored = entry;
+  stored.schedule = schedule.text();  // so respacing a schedule does not change it
+  stored.next_run_at = schedule.next_after(now);
+  return store_->put_cron_entry(stored, now);
+}
+
+std::vector<CronEntry> Client::cron_entries() { return store_->list_cron_entries(); }
+
+void Client::remove_cron(const std::string& name) { store_->delete_cron_entry(name); }
 
 Job Client::wait_final(JobId id, std::optional<Duration> timeout) {
   // Waits on the store's change counter (cheap, sees other processes' commits) rather

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/host_identity.h"
+#include "engine/local_wakeup.h"
 #include "exec/orphaned_runs.h"
 #include "quern/error.h"
 
@@ -100,6 +101,12 @@ void Maintenance::promote_and_expire() {
   store_->promote_scheduled_jobs(now);
 }
 
+std::vector<EnqueueResult> Maintenance::fire_cron_entries() {
+  auto enqueued = store_->fire_due_cron_entries(clock_->now());
+  if (!enqueued.empty()) wake_local_pools(store_.get());
+  return enqueued;
+}
+
 int Maintenance::check_file_dependencies() {
   int unblocked = 0;
   for (const auto& wait : store_->jobs_waiting_on_files()) {
@@ -151,7 +158,10 @@ void Maintenance::run_pass() {
   }
   if (leader) rescue_expired_leases();
   if (runs_host_checks()) rescue_dead_owners();
-  if (leader) promote_and_expire();
+  if (leader) {
+    promote_and_expire();
+    fire_cron_entries();
+  }
   check_file_dependencies();
   if (leadership_error) std::rethrow_exception(leadership_error);
 }

@@ -271,6 +271,7 @@ HttpServer::Impl::Impl(std::shared_ptr<Client> client, HttpServerOptions options
   add_job_routes(router_, context_);
   add_worker_routes(router_, context_);
   add_admin_routes(router_, context_);
+  add_cron_routes(router_, context_);
   if (options_.run_maintenance) {
     maintenance_ = std::make_unique<MaintenanceLoop>(client_, options_.temp_root, kMaintenanceInterval, metrics_, log_);
   }

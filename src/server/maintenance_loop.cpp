@@ -56,7 +56,15 @@ void MaintenanceLoop::run_pass() {
   if (!expired.empty() || !dead.empty()) {
     log_.info("rescued jobs", {{"lease_expired", expired.size()}, {"owner_dead", dead.size()}});
   }
-  if (leader) maintenance_.promote_and_expire();
+  if (leader) {
+    maintenance_.promote_and_expire();
+    const auto fired = maintenance_.fire_cron_entries();
+    if (!fired.empty()) {
+      Json jobs = Json::array();
+      for (const auto& result : fired) jobs.push_back(result.job.id);
+      log_.info("cron entries fired", {{"jobs", jobs}});
+    }
+  }
   maintenance_.check_file_dependencies();
   if (leadership_error) std::rethrow_exception(leadership_error);
 }

@@ -30,6 +30,8 @@ void add_job_routes(Router& router, RouteContext& context);
 void add_worker_routes(Router& router, RouteContext& context);
 // Stats, queues (and pause/resume), settings, throughput.
 void add_admin_routes(Router& router, RouteContext& context);
+// Cron entries: list, add or replace, read, delete.
+void add_cron_routes(Router& router, RouteContext& context);
 // /healthz, /metrics and the event stream.
 void add_service_routes(Router& router, RouteContext& context);
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "quern/clock.h"
+#include "quern/cron.h"
 #include "quern/job.h"
 
 typedef struct pg_conn PGconn;  // libpq's connection (libpq-fe.h), needed by name only
@@ -167,6 +168,24 @@ class Store {
   virtual std::optional<Json> get_setting(const std::string& key) = 0;
   virtual void put_setting(const std::string& key, const Json& value, Time now) = 0;
   virtual std::vector<std::pair<std::string, Json>> list_settings() = 0;
+
+  // --- cron ----------------------------------------------------------------------
+  // Adds `entry` (validated by the caller, next_run_at set) or replaces the entry of
+  // that name. A replaced entry whose schedule is unchanged keeps its next firing, so
+  // registering the same entries at every start-up never moves or repeats one. An
+  // entry without a name is added under the next number: one more than the largest
+  // name that is a number, 1 if none is. Returns the entry as stored.
+  virtual CronEntry put_cron_entry(const CronEntry& entry, Time now) = 0;
+  // Every entry, by name.
+  virtual std::vector<CronEntry> list_cron_entries() = 0;
+  // kNotFound if there is no such entry.
+  virtual void delete_cron_entry(const std::string& name) = 0;
+  // In one transaction, each entry whose next firing is at or before `now` fires as
+  // plan_cron_firing(entry, now) says: its job is enqueued as enqueue_jobs would (a
+  // live unique key enqueues nothing), and its next firing moves to the first one
+  // after `now` (however many were missed, an entry fires once). Returns what the firings enqueued, in order of
+  // their due times.
+  virtual std::vector<EnqueueResult> fire_due_cron_entries(Time now) = 0;
 
   // History entries with seq > after_seq, oldest first, at most `limit` (the event feed).
   virtual std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) = 0;

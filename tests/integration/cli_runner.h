@@ -259,6 +259,14 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
   return true;
 }
 
+// The contract for errors: exit `status` and one line on stderr, "quern: …" (`what`
+// names the case in failure messages).
+inline void expect_one_error_line(const CliResult& result, int status, const std::string& what) {
+  EXPECT_EQ(result.status, status) << what << ": " << result.err;
+  EXPECT_EQ(result.err_lines(), 1u) << what << ": " << result.err;
+  EXPECT_TRUE(result.err.starts_with("quern: ")) << what << ": " << result.err;
+}
+
 // A temp directory with a database path, and `quern --db <that path> …` runs in it.
 class QuernCli {
  public:

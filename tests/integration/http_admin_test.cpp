@@ -79,6 +79,48 @@ TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
   EXPECT_EQ(all.size(), 3u);
 }
 
+// Cron entries over the API: the same entries `quern cron` manages.
+TEST(HttpAdmin, CronEntriesAreAddedListedReadAndDeleted) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult added = server.post("/api/v1/cron", {{"name", "nightly"},
+                                                        {"schedule", "0 3 * * *"},
+                                                        {"command", {"backup.sh", "--full"}},
+                                                        {"queue", "backups"},
+                                                        {"expires_in", "30m"},
+                                                        {"tags", {"db"}}});
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(added.json()["name"], "nightly");
+  EXPECT_EQ(added.json()["type"], "shell");
+  EXPECT_EQ(added.json()["payload"]["command"], (Json{"backup.sh", "--full"}));
+  EXPECT_EQ(added.json()["expires_in_ms"], 30 * 60 * 1000);
+  const HttpResult numbered = server.post("/api/v1/cron", {{"schedule", "@hourly"}, {"type", "report"}});
+  ASSERT_EQ(numbered.status, 201) << numbered.body;
+  EXPECT_EQ(numbered.json()["name"], "1");
+
+  const Json all = server.get("/api/v1/cron").json()["cron"];
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1]["name"], "nightly");
+  EXPECT_EQ(server.get("/api/v1/cron/nightly").json()["queue"], "backups");
+  // The CLI sees what the API wrote.
+  EXPECT_NE(server.cli().run({"cron", "ls"}).out.find("backup.sh --full"), std::string::npos);
+
+  for (const Json& bad : {Json{{"type", "t"}}, Json{{"schedule", "61 * * * *"}, {"type", "t"}},
+                          Json{{"schedule", "@daily"}, {"type", "t"}, {"delay", "5m"}},
+                          Json{{"schedule", "@daily"}, {"type", "t"}, {"depends_on", {1}}},
+                          Json{{"schedule", "@daily"}, {"type", "t"}, {"bogus", 1}}, Json{{"schedule", "@daily"}},
+                          Json{{"schedule", "@daily"}, {"type", "t"}, {"name", ".."}}}) {
+    const HttpResult refused = server.post("/api/v1/cron", bad);
+    EXPECT_EQ(refused.status, 400) << bad.dump() << ": " << refused.body;
+    EXPECT_EQ(refused.error_code(), "invalid_argument") << bad.dump();
+  }
+  EXPECT_EQ(server.request("POST", "/api/v1/cron", "{oops").status, 400);
+
+  EXPECT_EQ(server.request("DELETE", "/api/v1/cron/nightly", "").status, 204);
+  EXPECT_EQ(server.get("/api/v1/cron/nightly").status, 404);
+  EXPECT_EQ(server.request("DELETE", "/api/v1/cron/nightly", "").status, 404);
+  EXPECT_EQ(server.get("/api/v1/cron").json()["cron"].size(), 1u);
+}
+
 TEST(HttpAdmin, ThroughputHasOneBucketPerMinuteOldestFirst) {
   QuernServer server({"--concurrency", "0"});
   const Json job = server.enqueue({{"type", "a"}});

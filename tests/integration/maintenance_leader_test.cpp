@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "core/host_identity.h"
+#include "core/time_format.h"
 #include "engine/maintenance.h"
+#include "quern/client.h"
 #include "quern/clock.h"
 #include "store/store.h"
 
@@ -90,6 +92,40 @@ TEST_F(MaintenanceLeaderTest, OnlyTheLeaderRescuesPromotesAndExpires) {
   EXPECT_FALSE(first.is_leader());
   EXPECT_EQ(first_changes, (std::vector<bool>{true, false}));
   EXPECT_EQ(second_changes, (std::vector<bool>{true}));
+}
+
+// A cron entry added through a Client fires on the leader's pass once its minute has
+// come, and once only, whatever the followers do.
+TEST_F(MaintenanceLeaderTest, OnlyTheLeaderFiresCronEntries) {
+  clock_->set(parse_rfc3339("2026-03-01T11:59:55Z"));
+  Client client(first_store_, clock_);
+  CronEntry entry;
+  entry.name = "hourly-report";
+  entry.schedule = "0 * * * *";
+  entry.job.type = "report";
+  const CronEntry stored = client.put_cron(entry);
+  EXPECT_EQ(stored.next_run_at, parse_rfc3339("2026-03-01T12:00:00Z"));
+
+  Maintenance first(first_store_, clock_, dir_ / "tmp-1");
+  Maintenance second(second_store_, clock_, dir_ / "tmp-2");
+  first.run_pass();
+  second.run_pass();
+  ASSERT_TRUE(first.is_leader());
+  EXPECT_TRUE(first_store_->list_jobs(JobFilter{}).empty());
+
+  clock_->set(parse_rfc3339("2026-03-01T12:00:01Z"));
+  second.run_pass();
+  EXPECT_TRUE(first_store_->list_jobs(JobFilter{}).empty()) << "a follower fired a cron entry";
+  first.run_pass();
+  first.run_pass();
+  const auto jobs = first_store_->list_jobs(JobFilter{});
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].type, "report");
+  EXPECT_EQ(jobs[0].state, JobState::kAvailable);
+  const auto entries = client.cron_entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].next_run_at, parse_rfc3339("2026-03-01T13:00:00Z"));
+  EXPECT_EQ(entries[0].last_job_id, std::optional<JobId>(jobs[0].id));
 }
 
 TEST_F(MaintenanceLeaderTest, FollowerStillRescuesItsOwnHostsDeadProcesses) {

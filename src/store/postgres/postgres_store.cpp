@@ -12,6 +12,7 @@
 
 #include "core/job_actions.h"
 #include "quern/error.h"
+#include "store/postgres/cron_entries.h"
 #include "store/postgres/job_claim.h"
 #include "store/postgres/job_enqueue.h"
 #include "store/postgres/job_row.h"
@@ -729,6 +730,23 @@ std::vector<std::pair<std::string, Json>> PostgresStore::list_settings() {
     }
     return settings;
   });
+}
+
+CronEntry PostgresStore::put_cron_entry(const CronEntry& entry, Time now) {
+  return write([&](Transaction& txn) { return postgres::put_cron_entry(txn, entry, now); });
+}
+
+std::vector<CronEntry> PostgresStore::list_cron_entries() {
+  return read([&](Connection& db) { return read_cron_entries(db); });
+}
+
+void PostgresStore::delete_cron_entry(const std::string& name) {
+  write([&](Transaction& txn) { postgres::delete_cron_entry(txn, name); });
+}
+
+std::vector<EnqueueResult> PostgresStore::fire_due_cron_entries(Time now) {
+  if (!read([&](Connection& db) { return any_cron_entry_due(db, now); })) return {};
+  return write([&](Transaction& txn) { return postgres::fire_due_cron_entries(txn, now, options_.max_payload_bytes); });
 }
 
 std::vector<HistoryEntry> PostgresStore::history_since(int64_t after_seq, int limit) {

@@ -75,6 +75,10 @@ class PostgresStore final : public Store {
   void put_setting(const std::string& key, const Json& value, Time now) override;
   std::vector<std::pair<std::string, Json>> list_settings() override;
 
+  CronEntry put_cron_entry(const CronEntry& entry, Time now) override;
+  std::vector<CronEntry> list_cron_entries() override;
+  void delete_cron_entry(const std::string& name) override;
+  std::vector<EnqueueResult> fire_due_cron_entries(Time now) override;
   std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) override;
   uint64_t change_counter() override;
   void check_writable() override;

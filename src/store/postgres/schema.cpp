@@ -192,6 +192,20 @@ constexpr Migration kPgMigrations[] = {
   UPDATE jobs SET lease_us = greatest(lease_expires_at - updated_at, 30000000)
   WHERE state = 'running' AND lease_expires_at IS NOT NULL;
 )sql"},
+    {"cron entries", R"sql(
+  -- Fired by the maintenance leader; next_run_at finds the due ones.
+  CREATE TABLE cron_entries (
+    name text PRIMARY KEY,
+    schedule text NOT NULL,
+    job text NOT NULL,  -- the job template and expires_in, as JSON (core/cron_entry.h)
+    next_run_at bigint NOT NULL,
+    last_run_at bigint,
+    last_job_id bigint,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+  );
+  CREATE INDEX cron_entries_by_next_run ON cron_entries (next_run_at);
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

@@ -431,6 +431,47 @@ inline constexpr Statement kPutSetting{"quern_put_setting", R"sql(
   ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at
 )sql"};
 
+// --- cron ------------------------------------------------------------------------------
+
+#define QUERN_PG_CRON_COLUMNS " name, schedule, job, next_run_at, last_run_at, last_job_id, created_at, updated_at "
+
+inline constexpr Statement kSelectCronEntries{"quern_select_cron_entries",
+                                              "SELECT" QUERN_PG_CRON_COLUMNS "FROM cron_entries ORDER BY name"};
+inline constexpr Statement kAnyCronEntryDue{"quern_any_cron_entry_due",
+                                            "SELECT EXISTS (SELECT 1 FROM cron_entries WHERE next_run_at <= $1)"};
+// Locked until the firing commits: a second leader (one whose lease lapsed) waits, then
+// finds them no longer due.
+inline constexpr Statement kLockDueCronEntries{
+    "quern_lock_due_cron_entries",
+    "SELECT" QUERN_PG_CRON_COLUMNS "FROM cron_entries WHERE next_run_at <= $1 ORDER BY next_run_at, name FOR UPDATE"};
+
+// A replaced entry keeps its next firing while its schedule stays the same, so
+// registering the same entries at every start-up never moves or repeats a firing.
+inline constexpr Statement kPutCronEntry{"quern_put_cron_entry", R"sql(
+  INSERT INTO cron_entries (name, schedule, job, next_run_at, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $5)
+  ON CONFLICT (name) DO UPDATE SET
+    next_run_at = CASE WHEN cron_entries.schedule = excluded.schedule THEN cron_entries.next_run_at
+                       ELSE excluded.next_run_at END,
+    schedule = excluded.schedule, job = excluded.job, updated_at = excluded.updated_at
+  RETURNING)sql" QUERN_PG_CRON_COLUMNS};
+
+// Two unnamed entries added at once must not take one number: the second waits.
+inline constexpr Statement kLockCronEntriesForNaming{"quern_lock_cron_entries_for_naming",
+                                                     "LOCK TABLE cron_entries IN SHARE ROW EXCLUSIVE MODE"};
+// The largest name that is a number (of at most 18 digits, so it fits), or 0.
+inline constexpr Statement kSelectLargestNumberedCronName{
+    "quern_select_largest_numbered_cron_name",
+    "SELECT coalesce(max(name::bigint), 0) FROM cron_entries WHERE name ~ '^[0-9]{1,18}$'"};
+
+inline constexpr Statement kDeleteCronEntry{"quern_delete_cron_entry", "DELETE FROM cron_entries WHERE name = $1"};
+
+// $3 the job this firing enqueued, or NULL when a live job held its unique key.
+inline constexpr Statement kRecordCronFiring{"quern_record_cron_firing", R"sql(
+  UPDATE cron_entries SET next_run_at = $2, last_run_at = $4, last_job_id = coalesce($3, last_job_id)
+  WHERE name = $1
+)sql"};
+
 // --- leadership --------------------------------------------------------------------------
 
 // Session-level: held until unlocked or the session ends, whatever ends it.

@@ -175,6 +175,20 @@ constexpr Migration kMigrations[] = {
   UPDATE jobs SET lease_us = max(lease_expires_at - updated_at, 30000000)
   WHERE state = 'running' AND lease_expires_at IS NOT NULL;
 )sql"},
+    // 7: cron entries, fired by the maintenance leader (next_run_at finds the due ones).
+    {"cron entries", R"sql(
+  CREATE TABLE cron_entries (
+    name TEXT PRIMARY KEY,
+    schedule TEXT NOT NULL,
+    job TEXT NOT NULL,  -- the job template and expires_in, as JSON (core/cron_entry.h)
+    next_run_at INTEGER NOT NULL,
+    last_run_at INTEGER,
+    last_job_id INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX cron_entries_by_next_run ON cron_entries (next_run_at);
+)sql"},
 };
 
 struct DatabaseIdentity {

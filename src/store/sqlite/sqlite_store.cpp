@@ -12,6 +12,7 @@
 #include "core/job_actions.h"
 #include "quern/error.h"
 #include "store/run_end.h"
+#include "store/sqlite/cron_entries.h"
 #include "store/sqlite/job_claim.h"
 #include "store/sqlite/job_enqueue.h"
 #include "store/sqlite/job_pages.h"
@@ -668,6 +669,27 @@ std::vector<std::pair<std::string, Json>> SqliteStore::list_settings() {
     settings.emplace_back(std::move(key), std::move(value));
   }
   return settings;
+}
+
+CronEntry SqliteStore::put_cron_entry(const CronEntry& entry, Time now) {
+  return write([&](WriteTransaction& txn) { return sqlite::put_cron_entry(txn, entry, now); });
+}
+
+std::vector<CronEntry> SqliteStore::list_cron_entries() {
+  auto db = readers_->acquire();
+  return read_cron_entries(*db);
+}
+
+void SqliteStore::delete_cron_entry(const std::string& name) {
+  write([&](WriteTransaction& txn) { sqlite::delete_cron_entry(txn, name); });
+}
+
+std::vector<EnqueueResult> SqliteStore::fire_due_cron_entries(Time now) {
+  {
+    auto db = readers_->acquire();
+    if (!any_cron_entry_due(*db, now)) return {};
+  }
+  return write([&](WriteTransaction& txn) { return sqlite::fire_due_cron_entries(txn, now, options_.max_payload_bytes); });
 }
 
 std::vector<HistoryEntry> SqliteStore::history_since(int64_t after_seq, int limit) {

@@ -352,6 +352,40 @@ inline constexpr const char* kPutSetting = R"sql(
   ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at
 )sql";
 
+// --- cron ------------------------------------------------------------------------------
+
+#define QUERN_CRON_COLUMNS " name, schedule, job, next_run_at, last_run_at, last_job_id, created_at, updated_at "
+
+inline constexpr const char* kSelectCronEntries = "SELECT" QUERN_CRON_COLUMNS "FROM cron_entries ORDER BY name";
+inline constexpr const char* kAnyCronEntryDue = "SELECT EXISTS (SELECT 1 FROM cron_entries WHERE next_run_at <= ?1)";
+inline constexpr const char* kSelectDueCronEntries =
+    "SELECT" QUERN_CRON_COLUMNS "FROM cron_entries WHERE next_run_at <= ?1 ORDER BY next_run_at, name";
+
+// A replaced entry keeps its next firing while its schedule stays the same, so
+// registering the same entries at every start-up never moves or repeats a firing.
+inline constexpr const char* kPutCronEntry = R"sql(
+  INSERT INTO cron_entries (name, schedule, job, next_run_at, created_at, updated_at)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+  ON CONFLICT (name) DO UPDATE SET
+    next_run_at = CASE WHEN cron_entries.schedule = excluded.schedule THEN cron_entries.next_run_at
+                       ELSE excluded.next_run_at END,
+    schedule = excluded.schedule, job = excluded.job, updated_at = excluded.updated_at
+  RETURNING)sql" QUERN_CRON_COLUMNS;
+
+// The largest name that is a number (of at most 18 digits, so it fits), or 0.
+inline constexpr const char* kSelectLargestNumberedCronName = R"sql(
+  SELECT coalesce(max(CAST(name AS INTEGER)), 0) FROM cron_entries
+  WHERE name <> '' AND name NOT GLOB '*[^0-9]*' AND length(name) <= 18
+)sql";
+
+inline constexpr const char* kDeleteCronEntry = "DELETE FROM cron_entries WHERE name = ?1";
+
+// ?3 the job this firing enqueued, or NULL when a live job held its unique key.
+inline constexpr const char* kRecordCronFiring = R"sql(
+  UPDATE cron_entries SET next_run_at = ?2, last_run_at = ?4, last_job_id = coalesce(?3, last_job_id)
+  WHERE name = ?1
+)sql";
+
 // --- transactions (group commit) ----------------------------------------------------
 
 inline constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
