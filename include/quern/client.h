@@ -129,6 +129,13 @@ class Client {
   // kNotFound if there is no entry of that name.
   void remove_cron(const std::string& name);
 
+  // Directory ingest: enqueues each file's job unless `watch` has enqueued one for its
+  // path before (in any process, at any time: the records are in the database, and
+  // deleting jobs does not forget them); returns the files enqueued now. Atomic: on
+  // an error nothing is enqueued or recorded. Throws kInvalidArgument for an empty
+  // watch name, a path that is not absolute UTF-8 without NUL, or a bad job.
+  std::vector<IngestedFile> ingest_files(const std::string& watch, const std::vector<FileToIngest>& files);
+
   // Blocks until the job is final or `timeout` passes; returns the job as last seen.
   Job wait_final(JobId id, std::optional<Duration> timeout);
 

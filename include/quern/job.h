@@ -138,6 +138,18 @@ struct EnqueueResult {
   bool inserted = true;
 };
 
+// A file a directory watch found (Client::ingest_files), and the job it is to get.
+struct FileToIngest {
+  std::string path;  // absolute
+  NewJob job;
+};
+
+// A file Client::ingest_files enqueued a job for: its index in the request, and the job.
+struct IngestedFile {
+  size_t index = 0;
+  EnqueueResult enqueued;
+};
+
 struct QueueInfo {
   std::string name;
   bool paused = false;

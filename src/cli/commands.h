@@ -30,6 +30,7 @@ void add_clear_command(CLI::App& app, CliContext& context);
 void add_wait_command(CLI::App& app, CliContext& context);
 void add_config_command(CLI::App& app, CliContext& context);
 void add_cron_command(CLI::App& app, CliContext& context);
+void add_watch_command(CLI::App& app, CliContext& context);
 void add_migrate_command(CLI::App& app, CliContext& context);
 
 }  // namespace quern::cli

@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   add_wait_command(app, context);
   add_config_command(app, context);
   add_cron_command(app, context);
+  add_watch_command(app, context);
   add_migrate_command(app, context);
 
   try {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -71,6 +72,19 @@ void StopSignals::raise() {
 void StopSignals::wait() {
   pollfd fd{pipe_[0], POLLIN, 0};
   while (::poll(&fd, 1, -1) < 0 && errno == EINTR) {
+  }
+}
+
+bool StopSignals::wait_for(std::chrono::milliseconds timeout) {
+  // Nothing is read from the pipe, so a signal seen once is seen by every later wait.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fd{pipe_[0], POLLIN, 0};
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const int ready = ::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (ready > 0) return true;
+    if (ready == 0) return false;
+    if (errno != EINTR) return false;
   }
 }
 

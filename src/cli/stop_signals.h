@@ -3,6 +3,8 @@
 // and wait() returns once one has arrived.
 #pragma once
 
+#include <chrono>
+
 namespace quern::cli {
 
 class StopSignals {
@@ -14,6 +16,8 @@ class StopSignals {
 
   // Blocks until one of them arrives, or raise().
   void wait();
+  // The same, for at most `timeout`; whether one arrived (and stays arrived).
+  bool wait_for(std::chrono::milliseconds timeout);
   // Ends wait() as a signal would. Safe from any thread while this object lives.
   void raise();
 

@@ -49,11 +49,23 @@ std::string name_problem(std::string_view field, std::string_view name) {
   return "";
 }
 
+// What is wrong with an absolute path of this host, if anything.
+std::string path_problem(std::string_view field, std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::string(field) + " " + quote_for_message(path) + " is not absolute";
+  if (path.find('\0') != std::string::npos) return std::string(field) + " " + quote_for_message(path) + " contains a NUL byte";
+  if (!is_valid_utf8(path)) return std::string(field) + " " + quote_for_message(path) + " is not valid UTF-8";
+  return "";
+}
+
 void check_job_name(std::string_view field, std::string_view name) {
   if (std::string problem = name_problem(field, name); !problem.empty()) throw_invalid(problem);
 }
 
 }  // namespace
+
+void check_absolute_path(std::string_view field, std::string_view path) {
+  if (std::string problem = path_problem(field, path); !problem.empty()) throw Error::invalid_argument(problem);
+}
 
 void check_name(std::string_view field, std::string_view name) {
   if (std::string problem = name_problem(field, name); !problem.empty()) throw Error::invalid_argument(problem);
@@ -80,9 +92,7 @@ void validate_new_job(const NewJob& job, size_t max_payload_bytes) {
     if (id < 1) throw_invalid("depends_on id " + std::to_string(id) + " is not a positive integer");
   }
   for (const auto& path : job.needs_files) {
-    if (path.empty() || path.front() != '/') throw_invalid("needs_files path " + quote_for_message(path) + " is not absolute");
-    if (path.find('\0') != std::string::npos) throw_invalid("needs_files path " + quote_for_message(path) + " contains a NUL byte");
-    if (!is_valid_utf8(path)) throw_invalid("needs_files path " + quote_for_message(path) + " is not valid UTF-8");
+    if (std::string problem = path_problem("needs_files path", path); !problem.empty()) throw_invalid(problem);
   }
   size_t payload_bytes = compact_json_size(job.payload);
   if (payload_bytes > max_payload_bytes) {

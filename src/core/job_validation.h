@@ -18,4 +18,8 @@ void validate_new_job(const NewJob& job, size_t max_payload_bytes);
 // Error(kInvalidArgument) naming `field`.
 void check_name(std::string_view field, std::string_view name);
 
+// An absolute path, without NUL bytes, valid UTF-8 (so every backend keeps it as given).
+// Throws Error(kInvalidArgument) naming `field`.
+void check_absolute_path(std::string_view field, std::string_view path);
+
 }  // namespace quern

@@ -187,6 +187,14 @@ class Store {
   // their due times.
   virtual std::vector<EnqueueResult> fire_due_cron_entries(Time now) = 0;
 
+  // --- directory ingest ----------------------------------------------------------
+  // In one transaction, each file of `files` that `watch` has no record of yet gets a
+  // record and its job enqueued (as enqueue_jobs would); a file recorded before, by any
+  // process, is left alone, so it is enqueued once per watch however often it is seen.
+  // Returns the files enqueued now, in the order of `files`.
+  virtual std::vector<IngestedFile> ingest_files(const std::string& watch, const std::vector<FileToIngest>& files,
+                                                 Time now) = 0;
+
   // History entries with seq > after_seq, oldest first, at most `limit` (the event feed).
   virtual std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) = 0;
 

@@ -749,6 +749,45 @@ std::vector<EnqueueResult> PostgresStore::fire_due_cron_entries(Time now) {
   return write([&](Transaction& txn) { return postgres::fire_due_cron_entries(txn, now, options_.max_payload_bytes); });
 }
 
+std::vector<IngestedFile> PostgresStore::ingest_files(const std::string& watch, const std::vector<FileToIngest>& files,
+                                                     Time now) {
+  if (files.empty()) return {};
+  std::vector<EncodedNewJob> encoded;
+  encoded.reserve(files.size());
+  for (const auto& file : files) encoded.push_back(encode_new_job_for_postgres(file.job, options_.max_payload_bytes));
+  return write([&](Transaction& txn) {
+    txn.read(kLockWatch, Params().add(watch_lock_key(settings_.schema, watch)));
+    std::set<std::string, std::less<>> seen;
+    {
+      ArrayLiteral paths;
+      for (const auto& file : files) paths.add(file.path);
+      Result r = txn.read(kSelectIngestedPaths, Params().add(watch).add(paths));
+      for (int row = 0; row < r.rows(); ++row) seen.insert(r.text(row, 0));
+    }
+    std::vector<size_t> fresh;
+    std::vector<NewJob> jobs;
+    std::vector<EncodedNewJob> fresh_encoded;
+    for (size_t i = 0; i < files.size(); ++i) {
+      // A path given twice is one file.
+      if (!seen.insert(files[i].path).second) continue;
+      fresh.push_back(i);
+      jobs.push_back(files[i].job);
+      fresh_encoded.push_back(encoded[i]);
+    }
+    std::vector<IngestedFile> ingested;
+    if (fresh.empty()) return ingested;
+    std::vector<EnqueueResult> results = enqueue_new_jobs(txn, jobs, fresh_encoded, now);
+    ArrayLiteral paths, ids;
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      paths.add(files[fresh[k]].path);
+      ids.add(results[k].job.id);
+      ingested.push_back({fresh[k], std::move(results[k])});
+    }
+    txn.write(kRecordIngestedFiles, Params().add(watch).add(paths).add(ids).add(now));
+    return ingested;
+  });
+}
+
 std::vector<HistoryEntry> PostgresStore::history_since(int64_t after_seq, int limit) {
   if (limit <= 0) return {};
   return read([&](Connection& db) {

@@ -79,6 +79,8 @@ class PostgresStore final : public Store {
   std::vector<CronEntry> list_cron_entries() override;
   void delete_cron_entry(const std::string& name) override;
   std::vector<EnqueueResult> fire_due_cron_entries(Time now) override;
+  std::vector<IngestedFile> ingest_files(const std::string& watch, const std::vector<FileToIngest>& files,
+                                         Time now) override;
   std::vector<HistoryEntry> history_since(int64_t after_seq, int limit) override;
   uint64_t change_counter() override;
   void check_writable() override;

@@ -206,6 +206,16 @@ constexpr Migration kPgMigrations[] = {
   );
   CREATE INDEX cron_entries_by_next_run ON cron_entries (next_run_at);
 )sql"},
+    {"files ingested by directory watches", R"sql(
+  -- The files each directory watch has enqueued a job for (never twice).
+  CREATE TABLE ingested_files (
+    watch text NOT NULL,
+    path text NOT NULL,
+    job_id bigint NOT NULL,
+    ingested_at bigint NOT NULL,
+    PRIMARY KEY (watch, path)
+  );
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.
@@ -314,6 +324,10 @@ void require_current_schema(Connection& db, const std::string& schema, const std
 }
 
 int64_t bookkeeping_lock_key(const std::string& schema) { return advisory_key("quern.bookkeeping." + schema); }
+
+int64_t watch_lock_key(const std::string& schema, const std::string& watch) {
+  return advisory_key("quern.watch." + schema + "." + watch);
+}
 
 int64_t leadership_lock_key(const std::string& schema) { return advisory_key("quern.leader." + schema); }
 

@@ -39,6 +39,8 @@ SchemaState migrate_schema(Connection& db, const std::string& schema, Time now);
 // The key of the advisory lock every transaction that moves jobs holds at its end
 // (transaction.h).
 int64_t bookkeeping_lock_key(const std::string& schema);
+// The advisory lock of one directory watch's ingest (statements.h, kLockWatch).
+int64_t watch_lock_key(const std::string& schema, const std::string& watch);
 
 // The key of the session advisory lock the maintenance leader of `schema` holds.
 int64_t leadership_lock_key(const std::string& schema);

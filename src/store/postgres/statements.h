@@ -472,6 +472,19 @@ inline constexpr Statement kRecordCronFiring{"quern_record_cron_firing", R"sql(
   WHERE name = $1
 )sql"};
 
+// --- directory ingest ----------------------------------------------------------------
+
+// Held until commit: two processes ingesting for one watch take turns, so a file is
+// recorded (and enqueued) by one of them only.
+inline constexpr Statement kLockWatch{"quern_lock_watch", "SELECT pg_advisory_xact_lock($1::bigint)"};
+inline constexpr Statement kSelectIngestedPaths{"quern_select_ingested_paths", R"sql(
+  SELECT path FROM ingested_files WHERE watch = $1 AND path = ANY($2::text[])
+)sql"};
+inline constexpr Statement kRecordIngestedFiles{"quern_record_ingested_files", R"sql(
+  INSERT INTO ingested_files (watch, path, job_id, ingested_at)
+  SELECT $1, f.path, f.job_id, $4 FROM unnest($2::text[], $3::bigint[]) AS f (path, job_id)
+)sql"};
+
 // --- leadership --------------------------------------------------------------------------
 
 // Session-level: held until unlocked or the session ends, whatever ends it.

@@ -189,6 +189,16 @@ constexpr Migration kMigrations[] = {
   ) WITHOUT ROWID;
   CREATE INDEX cron_entries_by_next_run ON cron_entries (next_run_at);
 )sql"},
+    // 8: the files each directory watch has enqueued a job for (never twice).
+    {"files ingested by directory watches", R"sql(
+  CREATE TABLE ingested_files (
+    watch TEXT NOT NULL,
+    path TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    ingested_at INTEGER NOT NULL,
+    PRIMARY KEY (watch, path)
+  ) WITHOUT ROWID;
+)sql"},
 };
 
 struct DatabaseIdentity {

@@ -692,6 +692,29 @@ std::vector<EnqueueResult> SqliteStore::fire_due_cron_entries(Time now) {
   return write([&](WriteTransaction& txn) { return sqlite::fire_due_cron_entries(txn, now, options_.max_payload_bytes); });
 }
 
+std::vector<IngestedFile> SqliteStore::ingest_files(const std::string& watch, const std::vector<FileToIngest>& files,
+                                                   Time now) {
+  if (files.empty()) return {};
+  std::vector<EncodedJob> encoded;
+  encoded.reserve(files.size());
+  for (const auto& file : files) encoded.push_back(encode_new_job(file.job, options_.max_payload_bytes));
+  return write([&](WriteTransaction& txn) {
+    std::vector<IngestedFile> ingested;
+    for (size_t i = 0; i < files.size(); ++i) {
+      {
+        auto seen = txn.db().prepare(kSelectIngestedFile);
+        seen->bind(1, watch).bind(2, files[i].path);
+        if (seen->step()) continue;
+      }
+      EnqueueResult result = enqueue_job(txn, files[i].job, encoded[i], now);
+      auto record = txn.db().prepare(kRecordIngestedFile);
+      record->bind(1, watch).bind(2, files[i].path).bind(3, result.job.id).bind(4, now).run();
+      ingested.push_back({i, std::move(result)});
+    }
+    return ingested;
+  });
+}
+
 std::vector<HistoryEntry> SqliteStore::history_since(int64_t after_seq, int limit) {
   if (limit <= 0) return {};
   auto db = readers_->acquire();

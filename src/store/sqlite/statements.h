@@ -386,6 +386,12 @@ inline constexpr const char* kRecordCronFiring = R"sql(
   WHERE name = ?1
 )sql";
 
+// --- directory ingest ----------------------------------------------------------------
+
+inline constexpr const char* kSelectIngestedFile = "SELECT 1 FROM ingested_files WHERE watch = ?1 AND path = ?2";
+inline constexpr const char* kRecordIngestedFile =
+    "INSERT INTO ingested_files (watch, path, job_id, ingested_at) VALUES (?1, ?2, ?3, ?4)";
+
 // --- transactions (group commit) ----------------------------------------------------
 
 inline constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
