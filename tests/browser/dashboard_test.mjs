@@ -650,6 +650,33 @@ test('the throughput chart draws finished jobs as bars, to scale', async () => {
   assert.equal(await legend('failed'), totals.failed);
 });
 
+test('schedules show with their next firing once there are any, and the card hides with none left', async () => {
+  assert.equal(await page.isHidden('#cron-card'), true, 'a Schedules card with no schedule');
+  const nightly = await api('POST', '/api/v1/cron', { name: 'nightly-report', schedule: '0 3 * * *', type: 'report',
+                                                      queue: 'reports' });
+  await api('POST', '/api/v1/cron', { schedule: '*/5 * * * *', command: ['sh', '-c', 'echo <b>hi</b>'] });
+  await enqueue({ type: 'nudge' });  // an event: the page refreshes
+  const rows = await eventually('both schedules listed', async () => {
+    const shown = await page.$$eval('#cron-body tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    return shown.length === 2 && shown;
+  });
+  assert.equal(await page.isVisible('#cron-card'), true);
+  assert.equal(await page.textContent('#cron-count'), '2');
+  const byName = Object.fromEntries(rows.map((cells) => [cells[0], cells]));
+  assert.deepEqual(byName['nightly-report'].slice(0, 2), ['nightly-report', '0 3 * * *']);
+  assert.match(byName['nightly-report'][2], /^in \d+[smh]$/);
+  assert.equal(byName['nightly-report'][3], '—');
+  assert.equal(byName['nightly-report'][5], 'reports');
+  assert.equal(await page.getAttribute('tr[data-cron="nightly-report"] .cron-next span', 'title') !== null, true);
+  assert.equal(byName['1'][6], "sh -c 'echo <b>hi</b>'", 'a command shows as text');
+  assert.equal(await page.$('#cron-body b'), null, 'markup from a command was built');
+
+  await api('DELETE', `/api/v1/cron/${nightly.name}`);
+  await api('DELETE', '/api/v1/cron/1');
+  await enqueue({ type: 'nudge' });
+  await eventually('the card to hide once no schedule is left', () => page.isHidden('#cron-card'));
+});
+
 test('screenshots of the dashboard, light and dark, with a job open', async () => {
   const stepped = steppedJob('screenshot');
   const job = await enqueue({ ...stepped.job, priority: 20 });

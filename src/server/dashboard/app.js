@@ -1,13 +1,15 @@
 // The Quern dashboard: wires the views to the API and the event stream.
 //
 // Everything on the page comes from a few cheap requests: GET /api/v1/stats (counts the
-// store keeps), one page of 50 jobs per list, the throughput buckets. Events ask for a
+// store keeps), one page of 50 jobs per list, the throughput buckets, the cron entries
+// (few: they are written by hand). Events ask for a
 // refresh; refreshes run at most once a second however many events arrive, and a
 // progress event moves its bar in place without any request.
 
 import { ApiError, api, askForToken } from './api.js';
 import { Actions } from './actions.js';
 import { ThroughputChart } from './chart.js';
+import { CronTable } from './cron.js';
 import { byId } from './dom.js';
 import { connectEvents } from './events.js';
 import { formatCount, formatDuration, formatRelative } from './format.js';
@@ -46,7 +48,7 @@ function reportError(error) {
 }
 
 const refresh = throttle(async () => {
-  await Promise.all([loadStats(), loadRunning(), list.reload(), detail.reload()]);
+  await Promise.all([loadStats(), loadRunning(), loadCron(), list.reload(), detail.reload()]);
   lastErrorMessage = '';
 }, REFRESH_MS, reportError);
 
@@ -54,6 +56,7 @@ const refreshChart = throttle(async () => {
   const answer = await api('GET', '/api/v1/throughput?minutes=60');
   chart.update(answer.buckets || []);
 }, CHART_REFRESH_MS, reportError);
+
 
 const actions = new Actions((options) => refresh(options));
 const tiles = new StateTiles(byId('tiles'), (state) => {
@@ -69,6 +72,7 @@ const queues = new QueueTable(byId('queues-body'), {
 });
 const running = new RunningJobs(byId('running-body'), byId('running-count'), { actions });
 const chart = new ThroughputChart(byId('chart'), byId('chart-summary'));
+const cron = new CronTable(byId('cron-card'), byId('cron-body'), byId('cron-count'));
 const list = new JobList({
   tabs: byId('tabs'), thead: byId('jobs-head'), tbody: byId('jobs-body'), queueSelect: byId('filter-queue'),
   typeInput: byId('filter-type'), tagInput: byId('filter-tag'), toolbarActions: byId('list-actions'),
@@ -89,6 +93,11 @@ async function loadStats() {
   const runningCount = Number(totals.running) || 0;
   const title = runningCount > 0 ? `(${formatCount(runningCount)} running) Quern` : 'Quern';
   if (document.title !== title) document.title = title;
+}
+
+async function loadCron() {
+  const answer = await api('GET', '/api/v1/cron');
+  cron.update(answer.cron || []);
 }
 
 async function loadRunning() {
