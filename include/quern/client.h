@@ -126,8 +126,8 @@ class Client {
   CronEntry put_cron(const CronEntry& entry);
   // Every cron entry, by name.
   std::vector<CronEntry> cron_entries();
-  // kNotFound if there is no entry of that name.
-  void remove_cron(const std::string& name);
+  // Deletes the entries named, all or none: kNotFound naming each unknown one.
+  void remove_cron(const std::vector<std::string>& names);
 
   // Directory ingest: enqueues each file's job unless `watch` has enqueued one for its
   // path before (in any process, at any time: the records are in the database, and

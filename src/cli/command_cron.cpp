@@ -3,10 +3,9 @@
 // maintenance.
 #include <iostream>
 #include <memory>
-#include <set>
+#include <algorithm>
 
 #include "cli/commands.h"
-#include "cli/error_output.h"
 #include "cli/job_options.h"
 #include "cli/json_output.h"
 #include "cli/table_output.h"
@@ -38,11 +37,16 @@ bool is_schedule(const std::string& text) {
   }
 }
 
+// Schedules are several fields in one argument, or a macro; names seldom are.
+bool looks_like_schedule(const std::string& text) {
+  return text.starts_with('@') || text.find_first_of(" \t") != std::string::npos;
+}
+
 // NAME may be left out: `cron add '*/5 * * * *' -- CMD` gives CLI11 the schedule as
 // NAME and the command's first word (the next free positional after --) as SCHEDULE.
 void settle_name_and_schedule(CronAddArguments& args, const CLI::App& command) {
   const bool schedule_given = command.count("schedule") > 0;
-  if (!schedule_given || (is_schedule(args.name) && !is_schedule(args.schedule))) {
+  if (!schedule_given || (looks_like_schedule(args.name) && !is_schedule(args.schedule))) {
     if (schedule_given) args.job.command.insert(args.job.command.begin(), args.schedule);
     args.schedule = args.name;
     args.name.clear();
@@ -144,27 +148,14 @@ void add_cron_command(CLI::App& app, CliContext& context) {
   rm->callback([&context, rm_args] {
     context.action = [&context, rm_args] {
       auto client = open_client(context.global);
-      // Every name first: one that does not exist changes nothing (like `rm ID…`).
-      std::set<std::string> known;
-      for (const auto& entry : client->cron_entries()) known.insert(entry.name);
-      int status = 0;
+      // One transaction: an unknown name deletes nothing (like `rm ID…`).
+      std::vector<std::string> names;
       for (const auto& name : rm_args->names) {
-        if (!known.contains(name)) {
-          print_error_line("no cron entry named '" + name + "'");
-          status = exit_status(ErrorCode::kNotFound);
-        }
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
       }
-      if (status != 0) return status;
-      for (const auto& name : std::set<std::string>(rm_args->names.begin(), rm_args->names.end())) {
-        try {
-          client->remove_cron(name);
-          std::cout << "removed cron entry " << name << '\n';
-        } catch (const Error& error) {
-          print_error_line(error.what());
-          if (status == 0) status = exit_status(error.code());
-        }
-      }
-      return status;
+      client->remove_cron(names);
+      for (const auto& name : names) std::cout << "removed cron entry " << name << '\n';
+      return 0;
     };
   });
 }

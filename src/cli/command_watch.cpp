@@ -10,6 +10,8 @@
 #include "cli/stop_signals.h"
 #include "core/duration.h"
 #include "core/job_json.h"
+#include "core/job_validation.h"
+#include "core/printable_text.h"
 #include "engine/directory_watch.h"
 #include "exec/shell_payload.h"
 #include "quern/error.h"
@@ -31,12 +33,16 @@ struct WatchArguments {
   JobArguments job;
 };
 
+// The directory as one spelling (symbolic links resolved), so two watches of it under
+// two names of the path still name each file alike.
 fs::path watched_directory(const std::string& given) {
   if (given.empty()) throw Error::invalid_argument("watch needs a directory");
   std::error_code error;
-  fs::path path = fs::absolute(given, error).lexically_normal();
-  if (!error && path.has_parent_path() && path.filename().empty()) path = path.parent_path();  // "dir/"
-  if (error || !fs::is_directory(path, error)) throw Error::invalid_argument("watch: " + given + " is not a directory");
+  fs::path path = fs::weakly_canonical(fs::absolute(given, error), error);
+  if (error || !fs::is_directory(path, error)) {
+    throw Error::invalid_argument("watch: " + quote_for_message(given) +
+                                  " is not a directory (quern watch DIR [opts] -- CMD [ARGS…])");
+  }
   return path;
 }
 
@@ -66,7 +72,12 @@ NewJob job_for_file(const NewJob& job_template, const std::string& path, std::op
 int run_watch(const CliContext& context, const WatchArguments& args, const CLI::App& command) {
   // Input is checked before the database is opened: bad input touches nothing.
   const fs::path directory = watched_directory(args.directory);
-  if (command.count("--name") > 0 && args.name.empty()) throw Error::invalid_argument("--name needs a non-empty name");
+  if (command.count("--name") > 0) {
+    check_watch_name(args.name);
+  } else if (valid_utf8(directory.string()) != directory.string()) {
+    throw Error::invalid_argument("watch: the path of " + quote_for_message(directory.string()) +
+                                  " is not valid UTF-8, nor then are its files'");
+  }
   if (command.count("--unique") > 0) {
     throw Error::invalid_argument("--unique cannot be used with watch: each file's job is already enqueued once");
   }
@@ -101,13 +112,15 @@ int run_watch(const CliContext& context, const WatchArguments& args, const CLI::
   while (true) {
     try {
       // Each line as soon as its job is committed (a script reading them, a kill).
-      watch.scan([&](const WatchedFile& file) {
-        if (context.global.json) {
-          std::cout << Json{{"path", file.path}, {"job", job_to_json(file.job)}}.dump() << std::endl;
-        } else {
-          std::cout << file.job.id << '\t' << file.path << std::endl;
-        }
-      });
+      watch.scan(
+          [&](const WatchedFile& file) {
+            if (context.global.json) {
+              std::cout << Json{{"path", file.path}, {"job", job_to_json(file.job)}}.dump() << std::endl;
+            } else {
+              std::cout << file.job.id << '\t' << file.path << std::endl;
+            }
+          },
+          [&] { return stop_signals && stop_signals->wait_for(std::chrono::milliseconds(0)); });
     } catch (const Error& e) {
       // A store busy or full for a while is waited out, as a worker does.
       const bool transient = e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kResourceExhausted;

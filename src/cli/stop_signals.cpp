@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <limits>
 
 #include "quern/error.h"
 
@@ -81,9 +83,14 @@ bool StopSignals::wait_for(std::chrono::milliseconds timeout) {
   pollfd fd{pipe_[0], POLLIN, 0};
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    const int ready = ::poll(&fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    // poll takes an int of milliseconds: a longer wait is several polls.
+    const int64_t wait_ms = std::clamp<int64_t>(left.count(), 0, std::numeric_limits<int>::max());
+    const int ready = ::poll(&fd, 1, static_cast<int>(wait_ms));
     if (ready > 0) return true;
-    if (ready == 0) return false;
+    if (ready == 0) {
+      if (wait_ms >= left.count()) return false;
+      continue;
+    }
     if (errno != EINTR) return false;
   }
 }

@@ -6,6 +6,7 @@
 #include "core/cron_schedule.h"
 #include "core/job_json.h"
 #include "core/job_validation.h"
+#include "core/printable_text.h"
 #include "core/time_format.h"
 #include "quern/error.h"
 
@@ -80,6 +81,12 @@ std::optional<CronFiring> plan_cron_firing(const CronEntry& entry, Time now) {
   firing.job = entry.job;
   if (entry.expires_in) firing.job.expires_at = now + *entry.expires_in;
   return firing;
+}
+
+void throw_cron_entries_not_found(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : ", ") + quote_for_message(name);
+  throw Error::not_found((names.size() == 1 ? "no cron entry named " : "no cron entries named ") + list);
 }
 
 Json cron_entry_to_json(const CronEntry& entry) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "quern/cron.h"
 
@@ -30,6 +31,9 @@ struct CronFiring {
   Time next_run_at;
 };
 std::optional<CronFiring> plan_cron_firing(const CronEntry& entry, Time now);
+
+// Throws Error(kNotFound): "no cron entry named 'a'" or "no cron entries named 'a', 'b'".
+[[noreturn]] void throw_cron_entries_not_found(const std::vector<std::string>& names);
 
 // {name, schedule, queue, type, payload, priority, max_attempts, timeout_ms, unique_key,
 // tags, needs_files, expires_in_ms, next_run_at, last_run_at, last_job_id, created_at,

@@ -63,6 +63,14 @@ void check_job_name(std::string_view field, std::string_view name) {
 
 }  // namespace
 
+void check_watch_name(std::string_view name) {
+  // Kept as given by every backend (PostgreSQL text holds neither NUL nor invalid UTF-8).
+  if (name.empty() || name.find('\0') != std::string_view::npos || !is_valid_utf8(name)) {
+    throw Error::invalid_argument("directory watch name " + quote_for_message(name) +
+                                  " must be non-empty UTF-8 text without NUL bytes");
+  }
+}
+
 void check_absolute_path(std::string_view field, std::string_view path) {
   if (std::string problem = path_problem(field, path); !problem.empty()) throw Error::invalid_argument(problem);
 }

@@ -18,6 +18,11 @@ void validate_new_job(const NewJob& job, size_t max_payload_bytes);
 // Error(kInvalidArgument) naming `field`.
 void check_name(std::string_view field, std::string_view name);
 
+// A directory watch's name (Client::ingest_files): non-empty UTF-8 text without NUL
+// bytes (the default is a directory's path, so it may be long). Throws
+// Error(kInvalidArgument).
+void check_watch_name(std::string_view name);
+
 // An absolute path, without NUL bytes, valid UTF-8 (so every backend keeps it as given).
 // Throws Error(kInvalidArgument) naming `field`.
 void check_absolute_path(std::string_view field, std::string_view path);

@@ -8,7 +8,6 @@
 #include "core/cron_schedule.h"
 #include "core/host_identity.h"
 #include "core/job_validation.h"
-#include "core/printable_text.h"
 #include "engine/maintenance.h"
 #include "exec/orphaned_runs.h"
 #include "engine/local_wakeup.h"
@@ -212,14 +211,10 @@ CronEntry Client::put_cron(const CronEntry& entry) {
 
 std::vector<CronEntry> Client::cron_entries() { return store_->list_cron_entries(); }
 
-void Client::remove_cron(const std::string& name) { store_->delete_cron_entry(name); }
+void Client::remove_cron(const std::vector<std::string>& names) { store_->delete_cron_entries(names); }
 
 std::vector<IngestedFile> Client::ingest_files(const std::string& watch, const std::vector<FileToIngest>& files) {
-  // Kept as given by every backend (PostgreSQL text holds neither NUL nor invalid UTF-8).
-  if (watch.empty() || watch.find('\0') != std::string::npos || valid_utf8(watch) != watch) {
-    throw Error::invalid_argument("directory watch name " + quote_for_message(watch) +
-                                  " must be non-empty UTF-8 text without NUL bytes");
-  }
+  check_watch_name(watch);
   for (const auto& file : files) {
     check_absolute_path("file", file.path);
     validate_new_job(file.job, max_payload_bytes_);

@@ -15,6 +15,8 @@ namespace {
 // Files per transaction: small enough that a walk of a million files commits as it
 // goes, large enough that the fsyncs are not what it waits on.
 constexpr size_t kFilesPerBatch = 500;
+// A stop is noticed within this many directory entries of a walk.
+constexpr size_t kEntriesBetweenStopChecks = 4096;
 
 bool is_hidden(const fs::path& path) {
   const std::string name = path.filename().string();
@@ -46,8 +48,10 @@ void DirectoryWatch::warn_once(const std::string& key, std::string message) {
 
 std::vector<std::string> DirectoryWatch::take_warnings() { return std::exchange(warnings_, {}); }
 
-size_t DirectoryWatch::scan(const std::function<void(const WatchedFile&)>& enqueued) {
-  const Time settled_before = client_->clock().now() - options_.settle;
+size_t DirectoryWatch::scan(const std::function<void(const WatchedFile&)>& enqueued,
+                            const std::function<bool()>& stop_requested) {
+  const Time now = client_->clock().now();
+  const Time settled_before = now - options_.settle;
   std::vector<std::string> found;
   std::error_code error;
   fs::recursive_directory_iterator it(options_.directory, fs::directory_options::skip_permission_denied, error);
@@ -55,8 +59,10 @@ size_t DirectoryWatch::scan(const std::function<void(const WatchedFile&)>& enque
     warn_once(options_.directory.string(), "cannot read " + options_.directory.string() + ": " + error.message());
     return 0;
   }
+  size_t seen = 0;
   for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
     if (error) break;  // the iterator cannot go on; the next walk tries again
+    if (++seen % kEntriesBetweenStopChecks == 0 && stop_requested()) return 0;
     const fs::directory_entry& entry = *it;
     std::error_code entry_error;  // one entry's: it is skipped, the walk goes on
     if (is_hidden(entry.path())) {
@@ -71,7 +77,9 @@ size_t DirectoryWatch::scan(const std::function<void(const WatchedFile&)>& enque
       continue;
     }
     const Time modified = last_modified(entry, entry_error);
-    if (entry_error || modified > settled_before) continue;  // still being written, maybe
+    // Written within the settle time: maybe still being written. (A time in the future,
+    // another host's clock on a network share, says nothing of that.)
+    if (entry_error || (modified > settled_before && modified <= now)) continue;
     found.push_back(path);
   }
   if (error) {
@@ -80,7 +88,7 @@ size_t DirectoryWatch::scan(const std::function<void(const WatchedFile&)>& enque
   std::sort(found.begin(), found.end());
 
   size_t count = 0;
-  for (size_t start = 0; start < found.size(); start += kFilesPerBatch) {
+  for (size_t start = 0; start < found.size() && !stop_requested(); start += kFilesPerBatch) {
     const size_t end = std::min(found.size(), start + kFilesPerBatch);
     std::vector<FileToIngest> batch;
     batch.reserve(end - start);

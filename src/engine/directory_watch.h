@@ -38,9 +38,10 @@ class DirectoryWatch {
   // match, not hidden (a name starting with '.', in any directory on the way), settled.
   // Those the watch has no record of get their jobs, in batches, each batch in one
   // transaction with its records: a walk cut short (a crash, a kill) resumes where it
-  // was. `enqueued` hears of each file as soon as its batch is committed. Returns how
-  // many files it enqueued. Store errors are thrown.
-  size_t scan(const std::function<void(const WatchedFile&)>& enqueued);
+  // was. `enqueued` hears of each file as soon as its batch is committed; once
+  // `stop_requested` says so, the walk ends early (between batches). Returns how many
+  // files it enqueued. Store errors are thrown.
+  size_t scan(const std::function<void(const WatchedFile&)>& enqueued, const std::function<bool()>& stop_requested);
 
   // What the walks could not read (a directory without permission, a name that is not
   // UTF-8), each told once; cleared as read.

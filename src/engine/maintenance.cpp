@@ -101,8 +101,11 @@ void Maintenance::promote_and_expire() {
   store_->promote_scheduled_jobs(now);
 }
 
-std::vector<EnqueueResult> Maintenance::fire_cron_entries() {
-  auto enqueued = store_->fire_due_cron_entries(clock_->now());
+std::vector<Job> Maintenance::fire_cron_entries() {
+  std::vector<Job> enqueued;
+  for (auto& result : store_->fire_due_cron_entries(clock_->now())) {
+    if (result.inserted) enqueued.push_back(std::move(result.job));  // not one a unique key held back
+  }
   if (!enqueued.empty()) wake_local_pools(store_.get());
   return enqueued;
 }
@@ -149,21 +152,26 @@ int Maintenance::sweep_temp_dirs() {
 void Maintenance::run_pass() {
   // A failed try (say the leader's own connection cannot be opened) makes this pass a
   // follower's: this host's passes still run, then the error is reported.
+  // Likewise a cron entry that cannot fire does not hold up file dependencies.
   bool leader = false;
-  std::exception_ptr leadership_error;
+  std::exception_ptr error;
   try {
     leader = hold_leadership();
   } catch (const Error&) {
-    leadership_error = std::current_exception();
+    error = std::current_exception();
   }
   if (leader) rescue_expired_leases();
   if (runs_host_checks()) rescue_dead_owners();
   if (leader) {
     promote_and_expire();
-    fire_cron_entries();
+    try {
+      fire_cron_entries();
+    } catch (const Error&) {
+      error = std::current_exception();
+    }
   }
   check_file_dependencies();
-  if (leadership_error) std::rethrow_exception(leadership_error);
+  if (error) std::rethrow_exception(error);
 }
 
 void Maintenance::end_rescued_runs(const std::vector<MovedJob>& jobs) {

@@ -40,8 +40,9 @@ class Maintenance {
   std::vector<MovedJob> rescue_expired_leases();
   // scheduled → available when due; past expires_at → expired.
   void promote_and_expire();
-  // Due cron entries enqueue their jobs (this process's pools are woken); returns them.
-  std::vector<EnqueueResult> fire_cron_entries();
+  // Due cron entries enqueue their jobs (this process's pools are woken); returns the
+  // jobs enqueued (not those a live unique key held back).
+  std::vector<Job> fire_cron_entries();
   // Blocked jobs whose files now all exist → unblocked.
   int check_file_dependencies();
   // Ends runs under the temp root whose job is not running at that attempt: kills

@@ -54,7 +54,7 @@ void add_cron_routes(Router& router, RouteContext& context) {
     send_json(res, 200, cron_entry_to_json(find_cron_entry(*c->client, request.params.at(0))));
   });
   router.add("DELETE", "/api/v1/cron/{name}", [c](ApiRequest& request, httplib::Response& res) {
-    c->client->remove_cron(request.params.at(0));
+    c->client->remove_cron({request.params.at(0)});
     res.status = 204;
   });
 }

@@ -58,11 +58,16 @@ void MaintenanceLoop::run_pass() {
   }
   if (leader) {
     maintenance_.promote_and_expire();
-    const auto fired = maintenance_.fire_cron_entries();
-    if (!fired.empty()) {
-      Json jobs = Json::array();
-      for (const auto& result : fired) jobs.push_back(result.job.id);
-      log_.info("cron entries fired", {{"jobs", jobs}});
+    // A cron entry that cannot fire is logged; file dependencies are still checked.
+    try {
+      const auto fired = maintenance_.fire_cron_entries();
+      if (!fired.empty()) {
+        Json jobs = Json::array();
+        for (const auto& job : fired) jobs.push_back(job.id);
+        log_.info("cron entries fired", {{"jobs", jobs}});
+      }
+    } catch (const Error& e) {
+      log_.error("cron entries could not fire", {{"error", e.what()}});
     }
   }
   maintenance_.check_file_dependencies();

@@ -178,8 +178,8 @@ class Store {
   virtual CronEntry put_cron_entry(const CronEntry& entry, Time now) = 0;
   // Every entry, by name.
   virtual std::vector<CronEntry> list_cron_entries() = 0;
-  // kNotFound if there is no such entry.
-  virtual void delete_cron_entry(const std::string& name) = 0;
+  // Deletes the entries named, all or none: kNotFound naming each that does not exist.
+  virtual void delete_cron_entries(const std::vector<std::string>& names) = 0;
   // In one transaction, each entry whose next firing is at or before `now` fires as
   // plan_cron_firing(entry, now) says: its job is enqueued as enqueue_jobs would (a
   // live unique key enqueues nothing), and its next firing moves to the first one

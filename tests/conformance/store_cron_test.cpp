@@ -2,6 +2,7 @@
 // transaction with the jobs they enqueue, however many firings were missed and however
 // many stores fire at once.
 #include <atomic>
+#include <latch>
 #include <set>
 #include <thread>
 
@@ -72,10 +73,12 @@ TEST_P(StoreCron, EntriesAreStoredListedByNameAndDeleted) {
   EXPECT_EQ(read.expires_in, std::optional<Duration>(10min));
   EXPECT_EQ(read.next_run_at, now() + 5min);
 
-  store_->delete_cron_entry("b-report");
+  // All or none.
+  EXPECT_QUERN_ERROR(store_->delete_cron_entries({"b-report", "never"}), ErrorCode::kNotFound);
+  ASSERT_EQ(store_->list_cron_entries().size(), 2u);
+  store_->delete_cron_entries({"b-report"});
   ASSERT_EQ(store_->list_cron_entries().size(), 1u);
-  EXPECT_QUERN_ERROR(store_->delete_cron_entry("b-report"), ErrorCode::kNotFound);
-  EXPECT_QUERN_ERROR(store_->delete_cron_entry("never"), ErrorCode::kNotFound);
+  EXPECT_QUERN_ERROR(store_->delete_cron_entries({"b-report"}), ErrorCode::kNotFound);
   EXPECT_TRUE(all_jobs().empty());  // storing entries enqueues nothing
 }
 
@@ -89,9 +92,11 @@ TEST_P(StoreCron, EntriesWithoutANameAreNumbered) {
   EXPECT_EQ(store_->put_cron_entry(cron_entry("", "@daily", now() + 1h), now()).name, "42");
 
   std::vector<std::shared_ptr<Store>> stores = {store_, open_store_again(), open_store_again(), open_store_again()};
+  std::latch start(static_cast<std::ptrdiff_t>(stores.size()));
   std::vector<std::thread> threads;
   for (auto& store : stores) {
     threads.emplace_back([&, store] {
+      start.arrive_and_wait();  // all at once
       for (int i = 0; i < 5; ++i) store->put_cron_entry(cron_entry("", "@daily", now() + 1h), now());
     });
   }
@@ -219,9 +224,11 @@ TEST_P(StoreCron, StoresFiringAtOnceFireEachEntryOnce) {
   clock_.set(at("2026-03-01T12:01:00Z"));
   std::vector<std::shared_ptr<Store>> stores = {store_, open_store_again(), open_store_again(), open_store_again()};
   std::atomic<size_t> fired{0};
+  std::latch start(static_cast<std::ptrdiff_t>(stores.size()));
   std::vector<std::thread> threads;
   for (auto& store : stores) {
     threads.emplace_back([&, store] {
+      start.arrive_and_wait();  // all at once
       for (int round = 0; round < 5; ++round) fired += store->fire_due_cron_entries(now()).size();
     });
   }

@@ -1,6 +1,7 @@
 // Directory ingest: each file is enqueued once per watch, whoever offers it and however
 // often, in one transaction with its record; nothing of a failed batch is kept.
 #include <atomic>
+#include <latch>
 #include <thread>
 
 #include "store_fixture.h"
@@ -74,9 +75,11 @@ TEST_P(StoreIngest, StoresIngestingAtOnceEnqueueEachFileOnce) {
   for (int i = 0; i < 200; ++i) paths.push_back("/shared/file-" + std::to_string(i));
   std::vector<std::shared_ptr<Store>> stores = {store_, open_store_again(), open_store_again(), open_store_again()};
   std::atomic<size_t> enqueued{0};
+  std::latch start(static_cast<std::ptrdiff_t>(stores.size()));
   std::vector<std::thread> threads;
   for (size_t s = 0; s < stores.size(); ++s) {
     threads.emplace_back([&, s] {
+      start.arrive_and_wait();  // all at once
       // Each offers every file, in batches of 25 from a different starting point.
       for (size_t b = 0; b < 8; ++b) {
         std::vector<std::string> batch(paths.begin() + ((b + 2 * s) % 8) * 25,

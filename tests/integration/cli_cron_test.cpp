@@ -96,6 +96,9 @@ TEST(CliCron, BadInputIsExitTwoAndChangesNothing) {
       {{"cron", "add", "a\tb", "@daily", "--", "true"}, "cron name"},
       {{"cron", "add", "..", "@daily", "--", "true"}, "cron name"},
       {{"cron", "frob"}, "frob"},
+      // Without a NAME, the schedule given is the one reported.
+      {{"cron", "add", "0 0 30 2 *", "--", "echo", "hi"}, "never"},
+      {{"cron", "add", "61 * * * *", "--", "true"}, "minute"},
   };
   for (const auto& [args, expected] : cases) {
     const CliResult result = cli.run(args);
@@ -106,6 +109,10 @@ TEST(CliCron, BadInputIsExitTwoAndChangesNothing) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0]["name"], "keep");
   EXPECT_EQ(cli.job_count(), 0u);
+
+  QuernCli fresh;
+  expect_one_error_line(fresh.run({"cron", "add", "@sometimes", "--", "true"}), 2, "bad schedule, new database");
+  EXPECT_FALSE(std::filesystem::exists(fresh.db())) << "bad input created the database";
 }
 
 TEST(CliCron, RemovingAnUnknownNameIsExitThreeAndRemovesNothing) {
@@ -113,7 +120,7 @@ TEST(CliCron, RemovingAnUnknownNameIsExitThreeAndRemovesNothing) {
   ASSERT_EQ(cli.run({"cron", "add", "keep", "@daily", "--", "true"}).status, 0);
   const CliResult result = cli.run({"cron", "rm", "keep", "missing"});
   expect_one_error_line(result, 3, "missing");
-  EXPECT_NE(result.err.find("no cron entry named 'missing'"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("no cron entry named \"missing\""), std::string::npos) << result.err;
   EXPECT_EQ(cron_count(cli), 1u);
   EXPECT_EQ(cli.run({"cron", "rm"}).status, 2);
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli_runner.h"
+#include "core/time_format.h"
 
 namespace quern::cli_test {
 namespace {
@@ -86,6 +87,22 @@ TEST(CliWatch, TypedJobsGetThePathInTheirPayload) {
   EXPECT_EQ(line["job"]["payload"], (Json{{"model", "large"}, {"path", (cli.dir() / "in" / "r.wav").string()}}));
 }
 
+// --delay and --expires-in count from when each file is found.
+TEST(CliWatch, DelayAndExpiryCountFromEachFile) {
+  QuernCli cli;
+  touch(cli.dir() / "in" / "f");
+  const auto before = std::chrono::system_clock::now();
+  const CliResult result = cli.run({"--json", "watch", (cli.dir() / "in").string(), "--once", "--settle", "0s", "--delay",
+                                    "1h", "--expires-in", "2h", "--", "true"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  const Json job = Json::parse(result.out)["job"];
+  EXPECT_EQ(job["state"], "scheduled");
+  const auto run_at = parse_rfc3339(job["run_at"].get<std::string>());
+  EXPECT_GE(run_at, before + std::chrono::hours(1));
+  EXPECT_LE(run_at, std::chrono::system_clock::now() + std::chrono::hours(1));
+  EXPECT_GE(parse_rfc3339(job["expires_at"].get<std::string>()), before + std::chrono::hours(2));
+}
+
 // A file written just now may still be being written: it waits for a later walk.
 TEST(CliWatch, FilesStillBeingWrittenWaitForALaterWalk) {
   QuernCli cli;
@@ -120,18 +137,20 @@ TEST(CliWatch, KeepsWatchingUntilStopped) {
 TEST(CliWatch, AWalkKilledMidwayResumesWithoutDuplicates) {
   QuernCli cli;
   const fs::path in = cli.dir() / "in";
-  constexpr int kFiles = 6000;
+  constexpr int kFiles = 20000;
   for (int i = 0; i < kFiles; ++i) touch(in / ("d" + std::to_string(i % 10)) / ("f" + std::to_string(i)));
   const std::vector<std::string> argv = {QUERN_BINARY, "--db", cli.db().string(), "watch", in.string(), "--once",
                                          "--settle", "0s", "--", "true"};
   {
     BackgroundProcess walk(argv, cli.dir() / "killed.out");
     // Killed once it has committed something (its first batch is printed after commit).
-    eventually([&] { return fs::exists(cli.dir() / "killed.out") && fs::file_size(cli.dir() / "killed.out") > 0; }, 30s);
+    ASSERT_TRUE(eventually(
+        [&] { return fs::exists(cli.dir() / "killed.out") && fs::file_size(cli.dir() / "killed.out") > 0; }, 30s));
     walk.stop(SIGKILL);
   }
   const size_t before = cli.job_count();
   EXPECT_GT(before, 0u);
+  ASSERT_LT(before, static_cast<size_t>(kFiles)) << "the walk ended before the kill: nothing was tested";
   const CliResult rest = cli.run({"watch", in.string(), "--once", "--settle", "0s", "--", "true"});
   ASSERT_EQ(rest.status, 0) << rest.err;
   EXPECT_EQ(enqueued_lines(rest.out).size(), kFiles - before);
@@ -154,6 +173,8 @@ TEST(CliWatch, BadInputIsExitTwoAndChangesNothing) {
       {{"watch", in, "--once", "--settle", "soon", "--", "true"}, "soon"},
       {{"watch", in, "--once", "--type", "t", "--payload", "[1]"}, "object"},
       {{"watch", in, "--once"}, "nothing to enqueue"},
+      {{"watch", in, "--once", "--name", "bad\xff", "--", "true"}, "watch name"},
+      {{"watch", in, "--once", "--name", "", "--", "true"}, "watch name"},
   };
   for (const auto& [args, expected] : cases) {
     const CliResult result = cli.run(args);

@@ -3,9 +3,11 @@
 // expires, while each rescues its own host's dead processes' jobs whatever the
 // leadership; leadership changes are reported and pass on when the leader lets go.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -126,6 +128,35 @@ TEST_F(MaintenanceLeaderTest, OnlyTheLeaderFiresCronEntries) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].next_run_at, parse_rfc3339("2026-03-01T13:00:00Z"));
   EXPECT_EQ(entries[0].last_job_id, std::optional<JobId>(jobs[0].id));
+}
+
+// An entry that cannot fire (a template this Quern cannot read) is reported, and the
+// rest of the pass still runs.
+TEST_F(MaintenanceLeaderTest, ACronEntryThatCannotFireDoesNotHoldUpThePass) {
+  CronEntry entry;
+  entry.name = "broken";
+  entry.schedule = "* * * * *";
+  entry.job.type = "report";
+  entry.next_run_at = clock_->now();
+  first_store_->put_cron_entry(entry, clock_->now());
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "q.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE cron_entries SET job = '{\"not\": \"a template\"}'", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const fs::path file = dir_ / "ready";
+  NewJob waiting;
+  waiting.type = "t";
+  waiting.needs_files = {file.string()};
+  const JobId id = first_store_->enqueue_jobs({waiting}, clock_->now()).at(0).job.id;
+  std::ofstream(file) << "x";
+
+  Maintenance maintenance(first_store_, clock_, dir_ / "tmp-1");
+  EXPECT_THROW(maintenance.run_pass(), Error);
+  EXPECT_TRUE(maintenance.is_leader());
+  EXPECT_EQ(state_of(id), JobState::kAvailable) << "file dependencies waited on a broken cron entry";
 }
 
 TEST_F(MaintenanceLeaderTest, FollowerStillRescuesItsOwnHostsDeadProcesses) {

@@ -49,10 +49,12 @@ std::vector<CronEntry> read_cron_entries(Connection& db) {
 
 bool any_cron_entry_due(Connection& db, Time now) { return db.exec(kAnyCronEntryDue, Params().add(now)).boolean(0, 0); }
 
-void delete_cron_entry(Transaction& txn, const std::string& name) {
-  if (txn.write(kDeleteCronEntry, Params().add(name)).affected() == 0) {
-    throw Error::not_found("no cron entry named '" + name + "'");
+void delete_cron_entries(Transaction& txn, const std::vector<std::string>& names) {
+  std::vector<std::string> missing;
+  for (const auto& name : names) {
+    if (txn.write(kDeleteCronEntry, Params().add(name)).affected() == 0) missing.push_back(name);
   }
+  if (!missing.empty()) throw_cron_entries_not_found(missing);  // rolls the deletes back
 }
 
 std::vector<EnqueueResult> fire_due_cron_entries(Transaction& txn, Time now, size_t max_payload_bytes) {

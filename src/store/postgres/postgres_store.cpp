@@ -740,8 +740,8 @@ std::vector<CronEntry> PostgresStore::list_cron_entries() {
   return read([&](Connection& db) { return read_cron_entries(db); });
 }
 
-void PostgresStore::delete_cron_entry(const std::string& name) {
-  write([&](Transaction& txn) { postgres::delete_cron_entry(txn, name); });
+void PostgresStore::delete_cron_entries(const std::vector<std::string>& names) {
+  write([&](Transaction& txn) { postgres::delete_cron_entries(txn, names); });
 }
 
 std::vector<EnqueueResult> PostgresStore::fire_due_cron_entries(Time now) {

@@ -436,7 +436,7 @@ inline constexpr Statement kPutSetting{"quern_put_setting", R"sql(
 #define QUERN_PG_CRON_COLUMNS " name, schedule, job, next_run_at, last_run_at, last_job_id, created_at, updated_at "
 
 inline constexpr Statement kSelectCronEntries{"quern_select_cron_entries",
-                                              "SELECT" QUERN_PG_CRON_COLUMNS "FROM cron_entries ORDER BY name"};
+                                              "SELECT" QUERN_PG_CRON_COLUMNS "FROM cron_entries ORDER BY name COLLATE \"C\""};
 inline constexpr Statement kAnyCronEntryDue{"quern_any_cron_entry_due",
                                             "SELECT EXISTS (SELECT 1 FROM cron_entries WHERE next_run_at <= $1)"};
 // Locked until the firing commits: a second leader (one whose lease lapsed) waits, then

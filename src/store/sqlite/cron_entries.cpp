@@ -50,10 +50,14 @@ bool any_cron_entry_due(Connection& db, Time now) {
   return q->step() && q->int64(0) != 0;
 }
 
-void delete_cron_entry(WriteTransaction& txn, const std::string& name) {
-  auto q = txn.db().prepare(kDeleteCronEntry);
-  q->bind(1, name).run();
-  if (txn.db().changes() == 0) throw Error::not_found("no cron entry named '" + name + "'");
+void delete_cron_entries(WriteTransaction& txn, const std::vector<std::string>& names) {
+  std::vector<std::string> missing;
+  for (const auto& name : names) {
+    auto q = txn.db().prepare(kDeleteCronEntry);
+    q->bind(1, name).run();
+    if (txn.db().changes() == 0) missing.push_back(name);
+  }
+  if (!missing.empty()) throw_cron_entries_not_found(missing);  // rolls the deletes back
 }
 
 std::vector<EnqueueResult> fire_due_cron_entries(WriteTransaction& txn, Time now, size_t max_payload_bytes) {

@@ -680,8 +680,8 @@ std::vector<CronEntry> SqliteStore::list_cron_entries() {
   return read_cron_entries(*db);
 }
 
-void SqliteStore::delete_cron_entry(const std::string& name) {
-  write([&](WriteTransaction& txn) { sqlite::delete_cron_entry(txn, name); });
+void SqliteStore::delete_cron_entries(const std::vector<std::string>& names) {
+  write([&](WriteTransaction& txn) { sqlite::delete_cron_entries(txn, names); });
 }
 
 std::vector<EnqueueResult> SqliteStore::fire_due_cron_entries(Time now) {

@@ -72,7 +72,7 @@ class SqliteStore final : public Store {
 
   CronEntry put_cron_entry(const CronEntry& entry, Time now) override;
   std::vector<CronEntry> list_cron_entries() override;
-  void delete_cron_entry(const std::string& name) override;
+  void delete_cron_entries(const std::vector<std::string>& names) override;
   std::vector<EnqueueResult> fire_due_cron_entries(Time now) override;
   std::vector<IngestedFile> ingest_files(const std::string& watch, const std::vector<FileToIngest>& files,
                                          Time now) override;
