@@ -1,9 +1,9 @@
 // `quern cron add [NAME] SCHEDULE [opts] -- CMD [ARGS…]` (or --type), `quern cron ls`,
 // `quern cron rm NAME…`: jobs enqueued on a schedule by whichever worker or server leads
 // maintenance.
+#include <algorithm>
 #include <iostream>
 #include <memory>
-#include <algorithm>
 
 #include "cli/commands.h"
 #include "cli/job_options.h"
@@ -11,7 +11,6 @@
 #include "cli/table_output.h"
 #include "core/cron_entry.h"
 #include "core/cron_schedule.h"
-#include "core/job_validation.h"
 #include "core/time_format.h"
 #include "quern/error.h"
 
