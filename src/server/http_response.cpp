@@ -41,7 +41,13 @@ void send_error_and_close(httplib::Response& res, int status, std::string_view c
   send_then_close(res, status, json_text(Json{{"error", {{"code", code}, {"message", valid_utf8(message)}}}}));
 }
 
-void send_json_and_close(httplib::Response& res, int status, const Json& body) { send_then_close(res, status, json_text(body)); }
+// Not through send_then_close's content provider: httplib skips a provider once the
+// server has stopped, so a long-poll that ended as the server stopped would send its
+// headers and no body.
+void send_json_and_close(httplib::Response& res, int status, const Json& body) {
+  send_json(res, status, body);
+  res.set_header("Connection", "close");
+}
 
 std::string_view error_code_for_status(int status) {
   switch (status) {

@@ -27,7 +27,8 @@ void send_error(httplib::Response& res, const Error& error);
 // unread, which would otherwise be taken for the next request on the connection.
 void send_error_and_close(httplib::Response& res, int status, std::string_view code, std::string_view message);
 
-// Like send_json, then closes the connection (a stopping server answering a long-poll).
+// Like send_json, saying "Connection: close": for a stopping server answering a
+// long-poll (httplib ends the connection itself once the server has stopped).
 void send_json_and_close(httplib::Response& res, int status, const Json& body);
 
 // The error code to use for a status httplib set by itself (a malformed request, …).
