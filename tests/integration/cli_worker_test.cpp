@@ -10,6 +10,23 @@
 namespace quern::cli_test {
 namespace {
 
+// `quern worker &` and at once another command on a database not made yet: both open
+// the new file together (one turning it to WAL, one migrating), where SQLite answers
+// SQLITE_BUSY without waiting. Each open tries again within its busy timeout (before,
+// about one round in thirty failed with exit 5).
+TEST(CliWorker, ProcessesOpeningANewDatabaseTogetherAllSucceed) {
+  for (int round = 0; round < 40; ++round) {
+    QuernCli cli;
+    std::filesystem::create_directories(cli.dir() / "in");
+    std::ofstream(cli.dir() / "in" / "a") << "x";
+    BackgroundProcess worker({QUERN_BINARY, "--db", cli.db().string(), "worker"}, cli.dir() / "worker.out");
+    const CliResult watched = cli.run({"watch", (cli.dir() / "in").string(), "--once", "--settle", "0s", "--", "true"});
+    EXPECT_EQ(watched.status, 0) << "round " << round << ": " << watched.err;
+    EXPECT_EQ(worker.stop(SIGTERM), 0) << "round " << round << ": " << worker.err();
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
 TEST(CliWorker, RunsShellJobsAndStopsGracefullyOnSigterm) {
   QuernCli cli;
   auto worker = cli.start_worker({"--concurrency", "2"});

@@ -7,6 +7,11 @@
 #include "quern/error.h"
 
 namespace quern::sqlite {
+namespace {
+
+constexpr std::string_view kBusyText = " stayed locked by another process past the busy timeout";
+
+}  // namespace
 
 void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
   // The connection's message is more specific than sqlite3_errstr when it belongs to
@@ -23,7 +28,7 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw Error::unavailable(database + " stayed locked by another process past the busy timeout" + detail);
+      throw Error::unavailable(database + std::string(kBusyText) + detail);
     case SQLITE_FULL:
     case SQLITE_NOMEM:
       throw Error::resource_exhausted(std::move(message));
@@ -41,6 +46,10 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
     default:
       throw Error::internal(database + ": " + raw + code + ", " + std::string(what) + ")");
   }
+}
+
+bool is_busy_error(const Error& error) {
+  return error.code() == ErrorCode::kUnavailable && std::string_view(error.what()).find(kBusyText) != std::string_view::npos;
 }
 
 }  // namespace quern::sqlite

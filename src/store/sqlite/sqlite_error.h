@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "quern/error.h"
+
 struct sqlite3;
 
 namespace quern::sqlite {
@@ -13,5 +15,8 @@ namespace quern::sqlite {
 // cannot open/read-only/I/O → unavailable, anything else → internal.
 // `what` says what was being done ("commit", "prepare …"); `db` may be null.
 [[noreturn]] void throw_sqlite_error(sqlite3* db, int rc, std::string_view what);
+
+// Whether `error` is the one throw_sqlite_error throws for a busy or locked file.
+bool is_busy_error(const Error& error);
 
 }  // namespace quern::sqlite

@@ -2,10 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 
@@ -20,6 +22,7 @@
 #include "store/sqlite/job_transitions.h"
 #include "store/sqlite/multi_row.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite_error.h"
 #include "store/sqlite/statements.h"
 
 namespace quern::sqlite {
@@ -158,16 +161,29 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     : path_(path), options_(options), leadership_instance_(new_leadership_instance_id()) {
   check_path(path_);
   writer_ = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout);
-  // Only reads until the file is known to be ours (or new).
-  check_quern_database(*writer_);
-  if (pragma_text(*writer_, "PRAGMA journal_mode = WAL") != "wal") {
-    throw Error::unavailable("cannot open database " + path_ + ": it cannot be put in WAL mode");
+  // Processes opening a new file at once (`quern worker &` then `quern add`) can meet
+  // SQLITE_BUSY at once, without the busy handler: SQLite does not wait where waiting
+  // could deadlock, as while one of them turns the file to WAL. Each step below may run
+  // again, so the open is tried again until the busy timeout has passed.
+  const auto give_up_at = std::chrono::steady_clock::now() + options_.busy_timeout;
+  while (true) {
+    try {
+      // Only reads until the file is known to be ours (or new).
+      check_quern_database(*writer_);
+      if (pragma_text(*writer_, "PRAGMA journal_mode = WAL") != "wal") {
+        throw Error::unavailable("cannot open database " + path_ + ": it cannot be put in WAL mode");
+      }
+      writer_->exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+      // The hot index pages of a deep queue should stay in memory (the default is 2 MiB).
+      writer_->exec("PRAGMA cache_size = -16384");
+      migrate_schema(*writer_);
+      database_id_ = pragma_text(*writer_, kSelectDatabaseId);
+      break;
+    } catch (const Error& e) {
+      if (!is_busy_error(e) || std::chrono::steady_clock::now() >= give_up_at) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
-  writer_->exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  // The hot index pages of a deep queue should stay in memory (the default is 2 MiB).
-  writer_->exec("PRAGMA cache_size = -16384");
-  migrate_schema(*writer_);
-  database_id_ = pragma_text(*writer_, kSelectDatabaseId);
   batcher_ = std::make_unique<WriteBatcher>(*writer_, options_.busy_timeout, path_);
   readers_ = std::make_unique<ReaderPool>(path_, options_.busy_timeout);
   change_reader_ = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE, options_.busy_timeout);
