@@ -447,6 +447,12 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
            req.has_header("Authorization") ? "the bearer token is wrong" : "this server needs a bearer token");
     return httplib::Server::HandlerResponse::Handled;
   }
+  if (!has_valid_percent_encoding(target)) {
+    refuse(req, res, 400, error_code_name(ErrorCode::kInvalidArgument),
+           "the path " + quote_for_message(std::string(target), 100) +
+               " has a '%' that is not followed by two hex digits");
+    return httplib::Server::HandlerResponse::Handled;
+  }
   if (!expects_body(req.method)) {
     if (declares_body(req)) {
       refuse(req, res, 400, error_code_name(ErrorCode::kInvalidArgument), "a " + req.method + " request takes no body");

@@ -27,7 +27,7 @@ int hex_value(char c) {
   return -1;
 }
 
-// "%2F" → "/"; a '%' not followed by two hex digits stays as it is.
+// "%2F" → "/" (paths with a '%' not followed by two hex digits are refused before).
 std::string percent_decoded(std::string_view segment) {
   std::string out;
   out.reserve(segment.size());
@@ -49,6 +49,15 @@ std::string percent_decoded(std::string_view segment) {
 bool is_parameter(std::string_view segment) { return segment.size() > 2 && segment.front() == '{' && segment.back() == '}'; }
 
 }  // namespace
+
+bool has_valid_percent_encoding(std::string_view path) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') continue;
+    if (i + 2 >= path.size() || hex_value(path[i + 1]) < 0 || hex_value(path[i + 2]) < 0) return false;
+    i += 2;
+  }
+  return true;
+}
 
 std::optional<std::string> ApiRequest::query(const std::string& name) const {
   if (!http.has_param(name)) return std::nullopt;

@@ -42,6 +42,10 @@ struct Route {
   RouteHandler handler;
 };
 
+// Whether every '%' in `path` starts an escape of two hex digits ("%ZZ" and a trailing
+// "%" are bad input, not names).
+bool has_valid_percent_encoding(std::string_view path);
+
 class Router {
  public:
   void add(std::string method, std::string pattern, RouteHandler handler, RouteAccess access = RouteAccess::kToken);

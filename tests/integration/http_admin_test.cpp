@@ -74,9 +74,20 @@ TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
   EXPECT_EQ(server.request("PUT", "/api/v1/settings/x", "").status, 400);
   EXPECT_EQ(server.request("PUT", "/api/v1/settings/a%00b", "1").status, 400);
   EXPECT_EQ(server.request("PUT", "/api/v1/settings/a%FFb", "1").status, 400);
+  // A '%' that starts no escape is bad input, not part of a name.
+  for (const char* path : {"/api/v1/settings/%ZZ", "/api/v1/settings/a%", "/api/v1/settings/a%4"}) {
+    const HttpResult bad = server.request("PUT", path, "1");
+    EXPECT_EQ(bad.status, 400) << path;
+    EXPECT_EQ(bad.json()["error"]["code"], "invalid_argument") << path;
+  }
+  EXPECT_EQ(server.request("POST", "/api/v1/queues/%25/pause", "").status, 200);  // the queue "%"
+  EXPECT_EQ(server.request("POST", "/api/v1/queues/%ZZ/pause", "").status, 400);
+  EXPECT_EQ(server.request("POST", "/api/v1/queues/%/pause", "").status, 400);
   const Json all = server.get("/api/v1/settings").json()["settings"];
   EXPECT_EQ(all["limit"], 42);
   EXPECT_EQ(all.size(), 3u);
+  const Json queues = server.get("/api/v1/stats").json();
+  EXPECT_EQ(queues.dump().find("%ZZ"), std::string::npos) << queues.dump();
 }
 
 // Cron entries over the API: the same entries `quern cron` manages.
