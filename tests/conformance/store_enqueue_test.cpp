@@ -91,6 +91,16 @@ TEST_P(StoreEnqueue, LiveUniqueKeyReturnsTheExistingJob) {
   EXPECT_EQ(all_jobs().size(), 1u);
 }
 
+// An unknown dependency is not found even when the key's holder would be returned.
+TEST_P(StoreEnqueue, LiveUniqueKeyWithAnUnknownDependencyIsNotFound) {
+  NewJob n = new_job();
+  n.unique_key = "k";
+  const Job first = enqueue(n);
+  n.depends_on = {first.id + 1000};
+  EXPECT_QUERN_ERROR(store_->enqueue_jobs({n}, now()), ErrorCode::kNotFound);
+  EXPECT_EQ(all_jobs().size(), 1u);
+}
+
 TEST_P(StoreEnqueue, SameUniqueKeyTwiceInOneBatchInsertsOnce) {
   NewJob n = new_job();
   n.unique_key = "k";

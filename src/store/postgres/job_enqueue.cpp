@@ -76,6 +76,10 @@ std::vector<EnqueueResult> enqueue_new_jobs(Transaction& txn, const std::vector<
   std::vector<std::optional<std::pair<JobId, JobState>>> ended_dependency(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     const NewJob& job = jobs[i];
+    // An unknown dependency is bad input even when the unique key's holder is returned.
+    for (JobId dep : job.depends_on) {
+      if (!dependencies.contains(dep)) throw Error::not_found("dependency job " + std::to_string(dep) + " not found");
+    }
     if (job.unique_key) {
       if (auto it = holders.find(*job.unique_key); it != holders.end()) {
         results[i] = {it->second, false};
@@ -90,7 +94,6 @@ std::vector<EnqueueResult> enqueue_new_jobs(Transaction& txn, const std::vector<
     bool all_completed = true;
     for (JobId dep : job.depends_on) {
       auto it = dependencies.find(dep);
-      if (it == dependencies.end()) throw Error::not_found("dependency job " + std::to_string(dep) + " not found");
       if (it->second == JobState::kCompleted) continue;
       all_completed = false;
       if (is_final(it->second) && !ended_dependency[i]) ended_dependency[i] = {{dep, it->second}};

@@ -55,10 +55,11 @@ EncodedJob encode_new_job(const NewJob& job, size_t max_payload_bytes) {
 EnqueueResult enqueue_job(WriteTransaction& txn, const NewJob& job, const EncodedJob& encoded, Time now) {
   // Unique keys and dependencies read `jobs`, which must then hold the rows buffered so far.
   if (job.unique_key || !job.depends_on.empty()) txn.flush_rows();
+  // An unknown dependency is bad input even when the unique key's holder is returned.
+  const DependencyCheck deps = check_dependencies(txn, job.depends_on);
   if (job.unique_key) {
     if (auto existing = find_live_job_by_unique_key(txn, *job.unique_key)) return {std::move(*existing), false};
   }
-  const DependencyCheck deps = check_dependencies(txn, job.depends_on);
   const Time run_at = job.run_at.value_or(now);
   const bool files_met = job.needs_files.empty();
   JobState state = JobState::kAvailable;
