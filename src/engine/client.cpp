@@ -1,6 +1,8 @@
 #include "quern/client.h"
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <thread>
 #include <unordered_set>
 
@@ -16,6 +18,31 @@
 
 namespace quern {
 namespace {
+
+void end_canceled_run(Store& store, const Job& run) {
+  // A run's own worker stops its process group when it sees the cancel (SIGTERM, SIGKILL
+  // 2 s later), then removes the run's temp dir. On this host, cancel returns only once
+  // that is done, so a script's next command finds the processes and the dir gone. A dead
+  // or stopped worker cannot do it, and one that takes too long is not waited for: then
+  // the run's processes are found and killed here (and the temp dir removed, as its
+  // worker would have; a stopped worker removes its own when continued).
+  constexpr auto kWorkerCleanupWait = std::chrono::seconds(5);
+  OwnerStatus owner = owner_status(run.lease_owner);
+  if (owner == OwnerStatus::kUnknown) return;  // another host, or a remote worker: its lease fences it
+  // A pool of this process (maybe the caller's own handler) ends the run after we return.
+  if (run.lease_owner == this_process_owner()) return;
+  const std::filesystem::path dir = job_temp_dir(default_temp_root(store), run.id, run.attempt);
+  std::error_code ec;
+  const auto give_up_at = std::chrono::steady_clock::now() + kWorkerCleanupWait;
+  while (owner == OwnerStatus::kAlive && std::filesystem::exists(dir, ec)) {
+    if (std::chrono::steady_clock::now() >= give_up_at) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    owner = owner_status(run.lease_owner);
+  }
+  if (!std::filesystem::exists(dir, ec)) return;
+  kill_processes_of_run(dir);
+  if (owner != OwnerStatus::kStopped) std::filesystem::remove_all(dir, ec);
+}
 
 template <typename T>
 bool has_repeats(const std::vector<T>& values) {
@@ -120,20 +147,10 @@ int64_t Client::retry_failed(std::optional<std::string> queue) {
 Job Client::cancel(JobId id) {
   const std::optional<Job> before = store_->get_job(id);
   Job canceled = store_->cancel_job(id, clock_->now());
-  // A run's own worker kills its process group when it sees the cancel; a dead or stopped
-  // worker of this host cannot, so its run's processes are found and killed here (and a
-  // dead one's temp dir removed, as its worker would have; a stopped one removes its own).
-  if (before && before->state == JobState::kRunning) {
-    const OwnerStatus owner = owner_status(before->lease_owner);
-    if (owner == OwnerStatus::kDead || owner == OwnerStatus::kStopped) {
-      const std::filesystem::path dir = job_temp_dir(default_temp_root(*store_), id, before->attempt);
-      kill_processes_of_run(dir);
-      std::error_code ec;
-      if (owner == OwnerStatus::kDead) std::filesystem::remove_all(dir, ec);
-    }
-  }
+  if (before && before->state == JobState::kRunning) end_canceled_run(*store_, *before);
   return canceled;
 }
+
 
 void Client::remove(JobId id) { store_->delete_job(id, clock_->now()); }
 

@@ -289,14 +289,39 @@ TEST(CliWorker, RunningJobCannotBeRetriedOrRemoved) {
   EXPECT_EQ(released["failures"], 0);
 }
 
-TEST(CliWorker, CancelStopsARunningJob) {
+// `quern cancel` returns once the run's worker has stopped its whole process group
+// (here one that ignores SIGTERM, so it takes the SIGKILL 2 s later) and removed its
+// temp dir: the next command of a script finds both gone.
+TEST(CliWorker, CancelReturnsOnceTheRunsProcessesAndTempDirAreGone) {
   QuernCli cli;
-  const int64_t id = cli.add({"--", "sleep", "30"});
+  const auto started = cli.dir() / "started";
+  const auto grandchild = cli.dir() / "grandchild";
+  const int64_t id = cli.add({"--", "sh", "-c",
+                              "trap '' TERM; sleep 300 & echo $! > " + grandchild.string() + "; echo $QUERN_TMPDIR > " +
+                                  started.string() + "; wait"});
   auto worker = cli.start_worker();
-  ASSERT_TRUE(cli.wait_for_state(id, "running"));
-  EXPECT_EQ(cli.run({"cancel", std::to_string(id)}).status, 0);
-  EXPECT_EQ(cli.run({"wait", std::to_string(id), "--timeout", "30s"}).status, 1);
+  std::string temp_dir;
+  for (int i = 0; i < 3000 && temp_dir.empty(); ++i) {
+    std::ifstream(started) >> temp_dir;
+    if (temp_dir.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(temp_dir.empty()) << "the job never started";
+  pid_t sleep_pid = 0;
+  std::ifstream(grandchild) >> sleep_pid;
+  ASSERT_GT(sleep_pid, 0);
+  ASSERT_TRUE(std::filesystem::exists(temp_dir));
+
+  const CliResult canceled = cli.run({"cancel", std::to_string(id)});
+  EXPECT_EQ(canceled.status, 0) << canceled.err;
+  EXPECT_FALSE(std::filesystem::exists(temp_dir)) << temp_dir;
+  // Gone, or a zombie not reaped yet: not running either way.
+  std::ifstream stat("/proc/" + std::to_string(sleep_pid) + "/stat");
+  const std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const size_t end = text.rfind(')');
+  EXPECT_TRUE(end == std::string::npos || end + 2 >= text.size() || text[end + 2] == 'Z')
+      << "the job's grandchild " << sleep_pid << " still runs";
   EXPECT_EQ(cli.state(id), "canceled");
+  EXPECT_EQ(cli.run({"wait", std::to_string(id), "--timeout", "30s"}).status, 1);
   EXPECT_EQ(worker->stop(), 0);
 }
 
