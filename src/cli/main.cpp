@@ -3,6 +3,9 @@
 // 0 ok, 1 a waited-on job did not complete, 2 usage or invalid input, 3 not found,
 // 4 illegal transition or conflict, 5 store error.
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -149,7 +152,15 @@ int main(int argc, char** argv) {
     return kUsageExitStatus;
   }
   try {
-    return context.action();
+    const int status = context.action();
+    // A full disk or a closed file under stdout must not pass for success (the id
+    // `add` printed would be lost without a word).
+    std::cout.flush();
+    if (std::cout.fail() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      print_error_line(std::string("cannot write the output: ") + std::strerror(errno));
+      return status != 0 ? status : kInternalExitStatus;
+    }
+    return status;
   } catch (const quern::Error& error) {
     print_error_line(error.what());
     return quern::exit_status(error.code());

@@ -112,6 +112,18 @@ TEST(CliDatabase, UnwritablePathIsExitFive) {
   expect_one_error_line(cli.run_bare({"--db", (cli.dir() / "plain" / "x.db").string(), "ls"}), 5, "file as dir");
 }
 
+// Output that cannot be written (stdout on a full disk) is not success: the id `add`
+// printed would be lost without a word.
+TEST(CliDatabase, AFullStdoutIsExitFive) {
+  QuernCli cli;
+  for (const std::string command : {"add -- true", "ls", "stats --json"}) {
+    const CliResult result = run_program(
+        {"/bin/sh", "-c", "exec " QUERN_BINARY " --db " + cli.db().string() + " " + command + " > /dev/full"});
+    expect_one_error_line(result, 5, command);
+    EXPECT_NE(result.err.find("No space left on device"), std::string::npos) << result.err;
+  }
+}
+
 // A --db that names nothing, or a URL of a database Quern does not speak, is a mistake
 // (exit 2), not a file to create.
 TEST(CliDatabase, EmptyDbOrUnknownSchemeIsExitTwoAndCreatesNothing) {
