@@ -1,6 +1,9 @@
 #include "core/payload.h"
 
+#include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "core/printable_text.h"
 #include "quern/error.h"
@@ -68,9 +71,18 @@ class PayloadSax {
   }
   bool string(std::string& value) { return dom_.string(value); }
   bool binary(Json::binary_t& value) { return dom_.binary(value); }
-  bool start_object(std::size_t n) { return dom_.start_object(n); }
-  bool key(std::string& value) { return dom_.key(value); }
-  bool end_object() { return dom_.end_object(); }
+  bool start_object(std::size_t n) {
+    keys_of_open_objects_.emplace_back();
+    return dom_.start_object(n);
+  }
+  bool key(std::string& value) {
+    if (!keys_of_open_objects_.back().insert(value).second && !duplicate_key_) duplicate_key_ = value;
+    return dom_.key(value);
+  }
+  bool end_object() {
+    keys_of_open_objects_.pop_back();
+    return dom_.end_object();
+  }
   bool start_array(std::size_t n) { return dom_.start_array(n); }
   bool end_array() { return dom_.end_array(); }
   bool parse_error(std::size_t position, const std::string& token, const Json::exception& e) {
@@ -78,10 +90,14 @@ class PayloadSax {
   }
 
   const std::string& overflowed_integer() const { return overflowed_integer_; }
+  const std::optional<std::string>& duplicate_key() const { return duplicate_key_; }
 
  private:
   nlohmann::detail::json_sax_dom_parser<Json> dom_;
   std::string overflowed_integer_;
+  // An object's later member would silently replace an earlier one of the same name.
+  std::vector<std::unordered_set<std::string>> keys_of_open_objects_;
+  std::optional<std::string> duplicate_key_;
 };
 
 }  // namespace
@@ -105,6 +121,10 @@ Json parse_payload(std::string_view text, size_t max_bytes) {
   if (!sax.overflowed_integer().empty()) {
     throw Error::invalid_argument("invalid payload: the integer " + sax.overflowed_integer().substr(0, 40) +
                                   " does not fit in 64 bits (send it as a string)");
+  }
+  if (const auto& key = sax.duplicate_key()) {
+    throw Error::invalid_argument("invalid payload: the member " + quote_for_message(*key) +
+                                  " appears twice in one object");
   }
   return value;
 }

@@ -205,6 +205,7 @@ TEST(CliAdd, BadInputIsRejectedAndChangesNothing) {
       {{"--max-attempts", "three", "--", "true"}, 2},
       {{"--type", "scan", "--payload", "{bad"}, 2},
       {{"--type", "scan", "--payload", "{\"a\":1} trailing"}, 2},
+      {{"--type", "scan", "--payload", "{\"a\":1,\"a\":2}"}, 2},
       {{"--type", "scan", "--payload", std::string("\xff\xfe", 2)}, 2},
       {{"--type", "shell", "--payload", "{\"command\":[]}"}, 2},
       {{"--type", "scan", "--", "true"}, 2},

@@ -114,6 +114,8 @@ TEST(HttpJobs, BadBodiesAre400AndChangeNothing) {
       R"({"type":"a","needs_files":"/tmp/x"})",
       R"({"type":"a","on_dependency_failure":"explode"})",
       R"({"type":"a","typo_field":1})",
+      R"({"type":"a","type":"b"})",                  // a member named twice
+      R"({"type":"a","payload":{"n":1,"n":2}})",
       R"({"command":[]})",
       R"({"command":["ls"],"cwd":"relative"})",
       R"({"command":["ls"],"payload":{}})",

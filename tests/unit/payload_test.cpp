@@ -36,6 +36,19 @@ TEST(ParsePayload, RejectsMalformedJsonWithThePosition) {
       << e.what();
 }
 
+// A later member of the same name would silently replace the earlier one.
+TEST(ParsePayload, RejectsAMemberNamedTwiceInOneObject) {
+  for (const char* text : {R"({"a":1,"a":2})", R"({"a":{"b":1,"b":1}})", R"([{"x":1},{"y":[{"z":1,"z":2}]}])",
+                           R"({"a":[{"a":1}],"a":3})"}) {
+    const Error e = error_of_parse(text);
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << text;
+    EXPECT_NE(std::string(e.what()).find("appears twice in one object"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(std::string(error_of_parse(R"({"a\n":1,"a\n":2})").what()).find(R"("a\n")"), std::string::npos);
+  // The same name in different objects is fine.
+  EXPECT_EQ(parse_payload(R"({"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]})")["b"][1]["a"], 2);
+}
+
 TEST(ParsePayload, RejectsWhatIsNotJson) {
   for (const char* text : {"", " ", "{", "}", "{\"a\":1,}", "[1 2]", "'single'", "{a:1}", "nul", "01", "1 2",
                            "\"unterminated", "{\"a\":1}x"}) {
