@@ -106,6 +106,9 @@ class Client {
 
   void pause(const std::string& queue);
   void resume(const std::string& queue);
+  // At most `limit` of the queue's jobs run at once, across every worker of the
+  // database (nullopt: no limit). Persisted; jobs already running are left alone.
+  void set_concurrency_limit(const std::string& queue, std::optional<int> limit);
   std::vector<QueueInfo> queues();
   Stats stats();
   // Completions and failures per minute over the last `window`, oldest first, one

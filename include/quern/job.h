@@ -155,6 +155,8 @@ struct QueueInfo {
   bool paused = false;
   // Pauses and resumes so far: tells a poller how often `paused` flipped between looks.
   int64_t pause_changes = 0;
+  // At most this many of the queue's jobs run at once, across every worker (none: no limit).
+  std::optional<int> concurrency_limit;
 };
 
 // Job counts, kept by the store (never counted per call).
@@ -162,6 +164,7 @@ struct Stats {
   struct QueueCounts {
     std::string queue;
     bool paused = false;
+    std::optional<int> concurrency_limit;  // filled by with_every_queue, from QueueInfo
     int64_t by_state[std::size(kAllStates)] = {};
   };
   std::vector<QueueCounts> queues;

@@ -1,6 +1,7 @@
 #include "core/stats_report.h"
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 namespace quern {
@@ -14,7 +15,9 @@ Stats with_every_queue(Stats stats, const std::vector<QueueInfo>& known) {
       counts.queue = queue.name;
       counts.paused = queue.paused;
       stats.queues.push_back(counts);
+      found = std::prev(stats.queues.end());
     }
+    found->concurrency_limit = queue.concurrency_limit;
   }
   std::sort(stats.queues.begin(), stats.queues.end(),
             [](const Stats::QueueCounts& a, const Stats::QueueCounts& b) { return a.queue < b.queue; });
@@ -32,7 +35,10 @@ Json stats_to_json(const Stats& stats) {
   for (size_t i = 0; i < std::size(kAllStates); ++i) totals[i] = stats.total(kAllStates[i]);
   Json queues = Json::array();
   for (const auto& queue : stats.queues) {
-    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"states", state_counts_to_json(queue.by_state)}});
+    queues.push_back({{"name", queue.queue},
+                      {"paused", queue.paused},
+                      {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
+                      {"states", state_counts_to_json(queue.by_state)}});
   }
   return {{"states", state_counts_to_json(totals)}, {"queues", std::move(queues)}};
 }

@@ -165,6 +165,12 @@ int64_t Client::clear(const std::vector<JobState>& states, std::optional<std::st
 
 Job Client::set_priority(JobId id, int priority) { return store_->set_priority(id, priority, clock_->now()); }
 
+void Client::set_concurrency_limit(const std::string& queue, std::optional<int> limit) {
+  check_name("queue", queue);
+  store_->set_queue_concurrency_limit(queue, limit, clock_->now());
+  wake_local_pools(store_.get());  // a raised limit leaves room to claim now
+}
+
 void Client::pause(const std::string& queue) {
   check_name("queue", queue);
   store_->set_queue_paused(queue, true, clock_->now());

@@ -1,5 +1,6 @@
 // Routes for the overview: counts, queues (pause/resume), settings and throughput.
 #include <algorithm>
+#include <climits>
 
 #include "core/stats_report.h"
 #include "core/time_format.h"
@@ -18,7 +19,10 @@ Stats every_queue_stats(Client& client) { return with_every_queue(client.stats()
 Json queues_json(const Stats& stats) {
   Json queues = Json::array();
   for (const auto& queue : stats.queues) {
-    queues.push_back({{"name", queue.queue}, {"paused", queue.paused}, {"counts", state_counts_to_json(queue.by_state)}});
+    queues.push_back({{"name", queue.queue},
+                      {"paused", queue.paused},
+                      {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
+                      {"counts", state_counts_to_json(queue.by_state)}});
   }
   return {{"queues", std::move(queues)}};
 }
@@ -27,6 +31,19 @@ const std::string& queue_name_of(const ApiRequest& request) {
   const std::string& name = request.params.at(0);
   if (name.empty()) throw Error::invalid_argument("a queue needs a non-empty name");
   return name;
+}
+
+// {"concurrency_limit": N} (N ≥ 1) or {"concurrency_limit": null} (no limit).
+std::optional<int> concurrency_limit_of(const Json& body) {
+  require_object_with(body, {"concurrency_limit"}, "a queue's limit");
+  if (!body.contains("concurrency_limit")) throw Error::invalid_argument("concurrency_limit is required (a number or null)");
+  const Json& limit = body["concurrency_limit"];
+  if (limit.is_null()) return std::nullopt;
+  if (!limit.is_number_integer() || limit.get<int64_t>() < 1 || limit.get<int64_t>() > INT_MAX) {
+    throw Error::invalid_argument("concurrency_limit must be a whole number from 1 to " + std::to_string(INT_MAX) +
+                                  ", or null");
+  }
+  return limit.get<int>();
 }
 
 // PUT /api/v1/settings/{key}: {"value": V} sets V; any other body is the value itself.
@@ -54,6 +71,12 @@ void add_admin_routes(Router& router, RouteContext& context) {
     const std::string& queue = queue_name_of(request);
     c->client->resume(queue);
     send_json(res, 200, {{"queue", queue}, {"paused", false}});
+  });
+  router.add("PUT", "/api/v1/queues/{name}/limit", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& queue = queue_name_of(request);
+    const std::optional<int> limit = concurrency_limit_of(body_json(request, *c));
+    c->client->set_concurrency_limit(queue, limit);
+    send_json(res, 200, {{"queue", queue}, {"concurrency_limit", limit ? Json(*limit) : Json(nullptr)}});
   });
   router.add("GET", "/api/v1/settings", [c](ApiRequest&, httplib::Response& res) {
     Json settings = Json::object();

@@ -162,6 +162,9 @@ class Store {
   virtual Job set_priority(JobId id, int priority, Time now) = 0;
 
   virtual void set_queue_paused(const std::string& queue, bool paused, Time now) = 0;
+  // Claims take at most `limit` minus the queue's running jobs from it (nullopt: no
+  // limit). Persisted, like a pause; jobs already running are left alone.
+  virtual void set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) = 0;
   virtual std::vector<QueueInfo> list_queues() = 0;
   virtual Stats stats() = 0;
 

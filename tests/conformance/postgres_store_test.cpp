@@ -190,10 +190,11 @@ TEST_F(PostgresTest, MigrationGivesRunningJobsTheLengthOfTheirLease) {
   }
   RawSession raw(postgres_test_url().value());
   // Back to version 4, before the lease length (5) and what came after it (cron
-  // entries, ingested files).
+  // entries, ingested files, queue concurrency limits).
   raw.exec("ALTER TABLE " + schema_table("jobs") + " DROP COLUMN lease_us");
   raw.exec("DROP TABLE " + schema_table("cron_entries"));
   raw.exec("DROP TABLE " + schema_table("ingested_files"));
+  raw.exec("ALTER TABLE " + schema_table("queues") + " DROP COLUMN concurrency_limit");
   raw.exec("DELETE FROM " + schema_table("quern_schema_migrations") + " WHERE version >= 5");
   auto store = open();
   JobHeartbeat beat;

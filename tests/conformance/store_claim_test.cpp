@@ -130,6 +130,44 @@ TEST_P(StoreClaim, PauseIsListedAndSurvivesReopen) {
   EXPECT_TRUE(claim(10).empty());
 }
 
+// A queue's concurrency limit caps its running jobs however the claims come; other
+// queues are not held back by it.
+TEST_P(StoreClaim, ConcurrencyLimitCapsAQueuesRunningJobs) {
+  std::vector<JobId> limited;
+  for (int i = 0; i < 5; ++i) limited.push_back(enqueue(new_job(i % 2 ? "rip" : "transcode", "gpu")).id);
+  const JobId other = enqueue(new_job("t", "cpu")).id;
+  store_->set_queue_concurrency_limit("gpu", 2, now());
+  const std::vector<Job> first = claim(10);
+  EXPECT_EQ(ids_of(first), (std::vector<JobId>{limited[0], limited[1], other}));  // both types count
+  EXPECT_TRUE(claim(10, {"gpu"}).empty());
+  // A finished run makes room for one more.
+  ASSERT_EQ(finish(first[0], FinishOutcome::kCompleted), FinishStatus::kOk);
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{limited[2]}));
+  EXPECT_TRUE(claim(10).empty());
+  // Raised: room for one more; removed: the rest.
+  store_->set_queue_concurrency_limit("gpu", 3, now());
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{limited[3]}));
+  store_->set_queue_concurrency_limit("gpu", std::nullopt, now());
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{limited[4]}));
+  expect_counts_match_jobs();
+}
+
+TEST_P(StoreClaim, ConcurrencyLimitIsListedSurvivesReopenAndRejectsZero) {
+  store_->set_queue_concurrency_limit("gpu", 1, now());
+  enqueue(new_job("t", "gpu"));
+  enqueue(new_job("t", "gpu"));
+  EXPECT_QUERN_ERROR(store_->set_queue_concurrency_limit("gpu", 0, now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_concurrency_limit("", 1, now()), ErrorCode::kInvalidArgument);
+  store_.reset();
+  store_ = open_store_again();
+  const auto queues = store_->list_queues();
+  ASSERT_EQ(queues.size(), 1u);
+  EXPECT_EQ(queues[0].concurrency_limit, std::optional<int>(1));
+  EXPECT_FALSE(queues[0].paused);
+  EXPECT_EQ(claim(10).size(), 1u);
+  EXPECT_TRUE(claim(10).empty());
+}
+
 // A worker reads the time, then waits for its claim's turn; an enqueue can commit in
 // between. The job still never starts before it was created.
 TEST_P(StoreClaim, AClaimTimedBeforeTheJobWasCreatedStartsItAtItsCreation) {

@@ -222,6 +222,53 @@ TEST_P(StoreConcurrency, UniqueKeyRaceLeavesOneLiveJob) {
   EXPECT_EQ(all_jobs().size(), 1u);
 }
 
+// Claimers of two Store objects (two processes, in effect) never run more of a limited
+// queue's jobs at once than its limit, and together they run them all.
+TEST_P(StoreConcurrency, ConcurrentClaimersKeepAQueuesConcurrencyLimit) {
+  constexpr int kLimit = 3;
+  constexpr int kJobs = 60;
+  for (int i = 0; i < kJobs; ++i) enqueue(new_job("t", "gpu"));
+  store_->set_queue_concurrency_limit("gpu", kLimit, now());
+  auto second = open_store_again();
+  std::atomic<int> running{0}, most_running{0}, finished{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? *store_ : *second;
+      while (finished.load() < kJobs) {
+        ClaimParams params;
+        params.max = 2;
+        params.owner = "w" + std::to_string(t);
+        params.now = now();
+        params.lease = 30s;
+        const std::vector<Job> jobs = store.claim_jobs(params);
+        // Counted after the claim returns and uncounted before the finish is sent: never
+        // more than the store's own count of running jobs.
+        const int now_running = running += static_cast<int>(jobs.size());
+        int seen = most_running.load();
+        while (now_running > seen && !most_running.compare_exchange_weak(seen, now_running)) {
+        }
+        std::this_thread::sleep_for(jobs.empty() ? 1ms : 3ms);
+        for (const Job& job : jobs) {
+          --running;
+          JobFinish done;
+          done.id = job.id;
+          done.attempt = job.attempt;
+          const auto status = store.finish_jobs({done}, now());
+          EXPECT_EQ(status.at(0), FinishStatus::kOk);
+          ++finished;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_LE(most_running.load(), kLimit);
+  EXPECT_GE(most_running.load(), 2);  // the limit, not a lock, is what held them back
+  EXPECT_EQ(finished.load(), kJobs);
+  for (const Job& job : all_jobs()) EXPECT_EQ(job.state, JobState::kCompleted);
+  expect_counts_match_jobs();
+}
+
 TEST_P(StoreConcurrency, HeartbeatsAndRescuesRaceWithoutLosingFencing) {
   for (int i = 0; i < 50; ++i) enqueue(new_job());
   const auto jobs = claim(50, {}, {}, 1s);

@@ -59,6 +59,51 @@ TEST(CliPause, DefaultQueueNamedQueueAndAll) {
   EXPECT_EQ(cli.run({"pause", "bg", "--all"}).status, 2);
 }
 
+TEST(CliLimit, ShowsSetsAndRemovesAQueuesLimit) {
+  QuernCli cli;
+  EXPECT_EQ(cli.run({"limit", "gpu"}).out, "queue gpu: no limit\n");
+  const CliResult set = cli.run({"limit", "gpu", "2"});
+  EXPECT_EQ(set.status, 0) << set.err;
+  EXPECT_EQ(set.out, "queue gpu: at most 2 running at once\n");
+  EXPECT_EQ(Json::parse(cli.run({"limit", "gpu", "--json"}).out), (Json{{"queue", "gpu"}, {"concurrency_limit", 2}}));
+  const Json stats = Json::parse(cli.run({"stats", "--json"}).out);
+  EXPECT_EQ(stats["queues"][0]["name"], "gpu");
+  EXPECT_EQ(stats["queues"][0]["concurrency_limit"], 2);
+  EXPECT_EQ(cli.run({"limit", "gpu", "none"}).out, "queue gpu: no limit\n");
+  EXPECT_TRUE(Json::parse(cli.run({"limit", "gpu", "--json"}).out)["concurrency_limit"].is_null());
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"limit"}, {"limit", "gpu", "0"}, {"limit", "gpu", "-1"}, {"limit", "gpu", "two"}, {"limit", "", "1"},
+           {"limit", "gpu", "99999999999"}}) {
+    expect_one_error_line(cli.run(args), 2, QuernCli::join(args));
+  }
+  EXPECT_TRUE(Json::parse(cli.run({"limit", "gpu", "--json"}).out)["concurrency_limit"].is_null());
+}
+
+// A worker with room for three runs one job of a queue limited to one at a time: each
+// job holds a directory only one can make, so an overlap would fail a run.
+TEST(CliLimit, AWorkerRunsALimitedQueuesJobsOneAtATime) {
+  QuernCli cli;
+  ASSERT_EQ(cli.run({"limit", "disc", "1"}).status, 0);
+  const std::string lock = (cli.dir() / "drive-in-use").string();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(cli.add({"--queue", "disc", "--max-attempts", "1", "--", "sh", "-c",
+                           "mkdir " + lock + " || exit 1; sleep 0.2; rmdir " + lock}));
+  }
+  const int64_t other = cli.add({"--", "sleep", "0.2"});  // another queue is not held back
+  auto worker = cli.start_worker({"--concurrency", "3"});
+  std::vector<std::string> wait = {"wait", "--timeout", "60s", std::to_string(other)};
+  for (int64_t id : ids) wait.push_back(std::to_string(id));
+  const CliResult waited = cli.run(wait);
+  EXPECT_EQ(waited.status, 0) << waited.err;
+  for (int64_t id : ids) {
+    const Json job = cli.job(id);
+    EXPECT_EQ(job["state"], "completed") << job.dump();
+    EXPECT_EQ(job["failures"], 0) << job.dump();
+  }
+  EXPECT_EQ(worker->stop(), 0);
+}
+
 TEST(CliCancel, CancelsAndRefusesFinalJobs) {
   QuernCli cli;
   cli.add({"--", "true"});

@@ -157,7 +157,8 @@ TEST(CliStats, CountsByStateTotalAndPerQueue) {
   ASSERT_TRUE(stats["queues"].is_array());
   Json bg;
   for (const Json& queue : stats["queues"]) {
-    EXPECT_EQ(queue.size(), 3u);  // name, paused, states
+    EXPECT_EQ(queue.size(), 4u);  // name, paused, concurrency_limit, states
+    EXPECT_TRUE(queue["concurrency_limit"].is_null());
     if (queue["name"] == "bg") bg = queue;
   }
   ASSERT_TRUE(bg.is_object()) << stats.dump();

@@ -52,6 +52,35 @@ TEST(HttpAdmin, PauseAndResumeAQueue) {
   EXPECT_EQ(server.get("/api/v1/queues").json().size(), 1u);
 }
 
+// A queue's concurrency limit holds for remote workers too: leases take only the room
+// the limit leaves, and a finished job makes room.
+TEST(HttpAdmin, AQueuesConcurrencyLimitIsSetListedAndHeldByLeases) {
+  QuernServer server({"--concurrency", "0"});
+  for (int i = 0; i < 3; ++i) server.enqueue({{"type", "a"}, {"queue", "gpu"}});
+  const HttpResult set = server.request("PUT", "/api/v1/queues/gpu/limit", R"({"concurrency_limit":2})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json(), Json({{"queue", "gpu"}, {"concurrency_limit", 2}}));
+  EXPECT_EQ(server.get("/api/v1/queues").json()["queues"][0]["concurrency_limit"], 2);
+  EXPECT_EQ(server.get("/api/v1/stats").json()["queues"][0]["concurrency_limit"], 2);
+
+  const Json leased = server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json()["jobs"];
+  ASSERT_EQ(leased.size(), 2u);
+  EXPECT_TRUE(server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json()["jobs"].empty());
+  const std::string done = "/api/v1/jobs/" + std::to_string(leased[0]["id"].get<int64_t>()) + "/complete";
+  ASSERT_EQ(server.post(done, {{"attempt", 1}}).status, 200);
+  EXPECT_EQ(server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json()["jobs"].size(), 1u);
+
+  for (const char* body : {R"({"concurrency_limit":0})", R"({"concurrency_limit":"2"})", R"({"concurrency_limit":1.5})",
+                           R"({})", R"({"limit":2})", R"(2)", R"({"concurrency_limit":99999999999})"}) {
+    const HttpResult bad = server.request("PUT", "/api/v1/queues/gpu/limit", body);
+    EXPECT_EQ(bad.status, 400) << body << " → " << bad.body;
+  }
+  EXPECT_EQ(server.get("/api/v1/queues").json()["queues"][0]["concurrency_limit"], 2);  // unchanged
+  const HttpResult removed = server.request("PUT", "/api/v1/queues/gpu/limit", R"({"concurrency_limit":null})");
+  EXPECT_EQ(removed.json(), Json({{"queue", "gpu"}, {"concurrency_limit", nullptr}}));
+  EXPECT_TRUE(server.get("/api/v1/queues").json()["queues"][0]["concurrency_limit"].is_null());
+}
+
 TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
   QuernServer server({"--concurrency", "0"});
   const HttpResult missing = server.get("/api/v1/settings/phase.enrich");

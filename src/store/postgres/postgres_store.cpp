@@ -666,11 +666,20 @@ void PostgresStore::set_queue_paused(const std::string& queue, bool paused, Time
   write([&](Transaction& txn) { txn.write(kSetQueuePaused, Params().add(queue).add(paused).add(now)); });
 }
 
+void PostgresStore::set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) {
+  if (queue.empty()) throw Error::invalid_argument("queue name must not be empty");
+  if (limit && *limit < 1) throw Error::invalid_argument("a concurrency limit must be at least 1");
+  write([&](Transaction& txn) { txn.write(kSetQueueConcurrencyLimit, Params().add(queue).add(now).add(limit)); });
+}
+
 std::vector<QueueInfo> PostgresStore::list_queues() {
   return read([&](Connection& db) {
     Result r = db.exec(kSelectQueues);
     std::vector<QueueInfo> queues;
-    for (int i = 0; i < r.rows(); ++i) queues.push_back({r.text(i, 0), r.boolean(i, 1), r.int64(i, 2)});
+    for (int i = 0; i < r.rows(); ++i) {
+      queues.push_back({r.text(i, 0), r.boolean(i, 1), r.int64(i, 2),
+                        r.is_null(i, 3) ? std::nullopt : std::optional<int>(r.integer(i, 3))});
+    }
     return queues;
   });
 }

@@ -216,6 +216,10 @@ constexpr Migration kPgMigrations[] = {
     PRIMARY KEY (watch, path)
   );
 )sql"},
+    {"queue concurrency limits", R"sql(
+  -- At most this many of a queue's jobs run at once (NULL: no limit); claims read it.
+  ALTER TABLE queues ADD COLUMN concurrency_limit integer;
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

@@ -180,14 +180,22 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
 // may look newer than it: it never starts before it was created or due.
 #define QUERN_PG_CLAIM_TAIL                                                             \
   "  candidates AS ("                                                                   \
-  "    SELECT c.id, c.priority, c.run_at FROM pairs p"                                  \
+  "    SELECT c.id, c.priority, c.run_at, p.queue,"                                     \
+  "           row_number() OVER (PARTITION BY p.queue"                                  \
+  "                              ORDER BY c.priority DESC, c.run_at, c.id) AS rank"     \
+  "    FROM pairs p"                                                                    \
   "    CROSS JOIN LATERAL ("                                                            \
   "      SELECT a.id, a.priority, a.run_at FROM jobs a"                                 \
   "      WHERE a.state = 'available' AND a.queue = p.queue AND a.type = p.type"         \
   "        AND (a.expires_at IS NULL OR a.expires_at > $3)"                             \
   "      ORDER BY a.priority DESC, a.run_at, a.id"                                      \
   "      LIMIT $4"                                                                      \
-  "      FOR UPDATE SKIP LOCKED) c"                                                     \
+  "      FOR UPDATE SKIP LOCKED) c),"                                                   \
+  "  chosen AS ("                                                                       \
+  "    SELECT c.id FROM candidates c JOIN queues q ON q.name = c.queue"                 \
+  "    WHERE q.concurrency_limit IS NULL"                                               \
+  "       OR c.rank <= q.concurrency_limit - (SELECT count(*) FROM jobs r"              \
+  "                                           WHERE r.state = 'running' AND r.queue = c.queue)" \
   "    ORDER BY c.priority DESC, c.run_at, c.id"                                        \
   "    LIMIT $4)"                                                                       \
   "  UPDATE jobs j"                                                                     \
@@ -195,7 +203,7 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
   "      started_at = greatest($3, j.run_at, j.created_at), lease_owner = $5,"           \
   "      lease_expires_at = $6, lease_us = $6 - $3,"                                    \
   "      updated_at = greatest($3, j.run_at, j.created_at)"                             \
-  "  FROM candidates WHERE j.id = candidates.id"                                        \
+  "  FROM chosen WHERE j.id = chosen.id"                                                \
   "  RETURNING" QUERN_PG_JOB_COLUMNS
 
 inline constexpr Statement kClaimJobsOfTypes{"quern_claim_jobs_of_types", R"sql(
@@ -397,7 +405,12 @@ inline constexpr Statement kSetQueuePaused{"quern_set_queue_paused", R"sql(
 )sql"};
 
 inline constexpr Statement kSelectQueues{"quern_select_queues",
-                                         "SELECT name, paused, pause_changes FROM queues ORDER BY name"};
+                                         "SELECT name, paused, pause_changes, concurrency_limit FROM queues ORDER BY name"};
+
+inline constexpr Statement kSetQueueConcurrencyLimit{"quern_set_queue_concurrency_limit", R"sql(
+  INSERT INTO queues (name, paused, updated_at, concurrency_limit) VALUES ($1, false, $2, $3)
+  ON CONFLICT (name) DO UPDATE SET concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at
+)sql"};
 
 inline constexpr Statement kSelectStats{"quern_select_stats", R"sql(
   SELECT q.name, q.paused, c.state, c.n

@@ -1,6 +1,7 @@
 #include "store/sqlite/job_claim.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -15,13 +16,26 @@ namespace {
 struct QueueRow {
   std::string name;
   bool paused;
+  std::optional<int> concurrency_limit;
 };
 
 std::vector<QueueRow> all_queues(WriteTransaction& txn) {
   std::vector<QueueRow> queues;
   auto q = txn.db().prepare(kSelectQueues);
-  while (q->step()) queues.push_back({q->text(0), q->int64(1) != 0});
+  while (q->step()) {
+    queues.push_back({q->text(0), q->int64(1) != 0, q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3))});
+  }
   return queues;
+}
+
+// How many more of the queue's jobs may run now: its limit minus its running jobs
+// (counted in this transaction, under the write lock, so claims by any process add up).
+int room_under_limit(WriteTransaction& txn, const QueueRow& queue, int max) {
+  if (!queue.concurrency_limit) return max;
+  auto q = txn.db().prepare(kCountRunningJobsOfQueue);
+  q->bind(1, queue.name);
+  const int64_t running = q->step() ? q->int64(0) : 0;
+  return static_cast<int>(std::clamp<int64_t>(*queue.concurrency_limit - running, 0, max));
 }
 
 struct Candidate {
@@ -84,23 +98,26 @@ std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& 
   const std::vector<QueueRow> all = all_queues(txn);
   promote_due_jobs(txn, all, now);
 
-  std::vector<std::string> queues;
-  for (const auto& queue : all) {
-    if (queue.paused) continue;
-    if (params.queues.empty() ||
-        std::find(params.queues.begin(), params.queues.end(), queue.name) != params.queues.end()) {
-      queues.push_back(queue.name);
-    }
-  }
-
   std::vector<std::string> wanted_types = params.types;
   std::sort(wanted_types.begin(), wanted_types.end());
   wanted_types.erase(std::unique(wanted_types.begin(), wanted_types.end()), wanted_types.end());
 
   std::vector<Candidate> candidates;
-  for (const auto& queue : queues) {
-    const auto types = wanted_types.empty() ? available_types(txn, queue) : wanted_types;
-    for (const auto& type : types) add_candidates(txn, queue, type, now, params.max, candidates);
+  for (const auto& queue : all) {
+    if (queue.paused) continue;
+    if (!params.queues.empty() &&
+        std::find(params.queues.begin(), params.queues.end(), queue.name) == params.queues.end()) {
+      continue;
+    }
+    const int room = room_under_limit(txn, queue, params.max);
+    if (room == 0) continue;
+    // The queue's best `room` jobs over all its types.
+    std::vector<Candidate> of_queue;
+    const auto types = wanted_types.empty() ? available_types(txn, queue.name) : wanted_types;
+    for (const auto& type : types) add_candidates(txn, queue.name, type, now, room, of_queue);
+    std::sort(of_queue.begin(), of_queue.end());
+    if (of_queue.size() > static_cast<size_t>(room)) of_queue.resize(room);
+    candidates.insert(candidates.end(), of_queue.begin(), of_queue.end());
   }
   std::sort(candidates.begin(), candidates.end());
   if (candidates.size() > static_cast<size_t>(params.max)) candidates.resize(params.max);

@@ -199,6 +199,10 @@ constexpr Migration kMigrations[] = {
     PRIMARY KEY (watch, path)
   ) WITHOUT ROWID;
 )sql"},
+    // 9: a queue's concurrency limit (NULL: none), read by every claim.
+    {"queue concurrency limits", R"sql(
+  ALTER TABLE queues ADD COLUMN concurrency_limit INTEGER;
+)sql"},
 };
 
 struct DatabaseIdentity {

@@ -621,11 +621,30 @@ void SqliteStore::set_queue_paused(const std::string& queue, bool paused, Time n
   });
 }
 
+void SqliteStore::set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) {
+  if (queue.empty()) throw Error::invalid_argument("queue name must not be empty");
+  if (limit && *limit < 1) throw Error::invalid_argument("a concurrency limit must be at least 1");
+  write([&](WriteTransaction& txn) {
+    auto q = txn.db().prepare(kSetQueueConcurrencyLimit);
+    q->bind(1, queue).bind(2, now);
+    if (limit) {
+      q->bind(3, static_cast<int64_t>(*limit));
+    } else {
+      q->bind(3, std::nullopt);
+    }
+    q->run();
+    txn.note_queue_row(queue);
+  });
+}
+
 std::vector<QueueInfo> SqliteStore::list_queues() {
   auto db = readers_->acquire();
   auto q = db->prepare(kSelectQueues);
   std::vector<QueueInfo> queues;
-  while (q->step()) queues.push_back({q->text(0), q->int64(1) != 0, q->int64(2)});
+  while (q->step()) {
+    queues.push_back({q->text(0), q->int64(1) != 0, q->int64(2),
+                      q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3))});
+  }
   return queues;
 }
 

@@ -63,6 +63,7 @@ class SqliteStore final : public Store {
   Job set_priority(JobId id, int priority, Time now) override;
 
   void set_queue_paused(const std::string& queue, bool paused, Time now) override;
+  void set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) override;
   std::vector<QueueInfo> list_queues() override;
   Stats stats() override;
 

@@ -93,7 +93,13 @@ inline constexpr const char* kSelectJobTransitionInfo = R"sql(
 
 // --- claiming ----------------------------------------------------------------------
 
-inline constexpr const char* kSelectQueues = "SELECT name, paused, pause_changes FROM queues ORDER BY name";
+inline constexpr const char* kSelectQueues =
+    "SELECT name, paused, pause_changes, concurrency_limit FROM queues ORDER BY name";
+
+// Running jobs of one queue (few: at most the workers' slots), for its concurrency limit.
+inline constexpr const char* kCountRunningJobsOfQueue = R"sql(
+  SELECT count(*) FROM jobs INDEXED BY jobs_by_state WHERE state = 'running' AND queue = ?1
+)sql";
 
 // Due scheduled jobs of one queue (index jobs_scheduled).
 inline constexpr const char* kSelectDueScheduledJobs = R"sql(
@@ -296,6 +302,11 @@ inline constexpr const char* kDeleteDependenciesOnJob = "DELETE FROM job_depende
 inline constexpr const char* kDeleteTagsOfJob = "DELETE FROM job_tags WHERE job_id = ?1";
 
 // A queue starts resumed, so creating it paused is its first change.
+inline constexpr const char* kSetQueueConcurrencyLimit = R"sql(
+  INSERT INTO queues (name, paused, updated_at, concurrency_limit) VALUES (?1, 0, ?2, ?3)
+  ON CONFLICT (name) DO UPDATE SET concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at
+)sql";
+
 inline constexpr const char* kSetQueuePaused = R"sql(
   INSERT INTO queues (name, paused, updated_at, pause_changes) VALUES (?1, ?2, ?3, ?2)
   ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
