@@ -95,8 +95,14 @@ class Client {
   Job retry(JobId id);
   // Retries every failed job (of one queue if given); returns how many.
   int64_t retry_failed(std::optional<std::string> queue = std::nullopt);
-  // Any non-final → canceled. A running job's worker stops its handler.
+  // Any non-final → canceled. A running job's worker stops its handler; a shell job's
+  // process group gets SIGTERM, SIGKILL 2 s later. For a run of this host (not of this
+  // process), returns once its processes are gone and its temp dir removed: at most
+  // about 5 s, after which cancel kills the processes itself.
   Job cancel(JobId id);
+  // cancel() of each id in turn; their runs are waited for together. Throws at the first
+  // that fails, the ones before it canceled.
+  std::vector<Job> cancel(const std::vector<JobId>& ids);
   // Deletes a job that is not running. If it had not completed, its dependents still
   // blocked are canceled in the same transaction: it never will complete now.
   void remove(JobId id);
@@ -109,7 +115,11 @@ class Client {
   // At most `limit` of the queue's jobs run at once, across every worker of the
   // database (nullopt: no limit). Persisted; jobs already running are left alone.
   void set_concurrency_limit(const std::string& queue, std::optional<int> limit);
+  // None of `queue`'s jobs start while `held_while` has jobs running, or available and
+  // not paused (nullopt: not held). Persisted; running jobs are left alone.
+  void set_hold(const std::string& queue, std::optional<std::string> held_while);
   std::vector<QueueInfo> queues();
+  // Counts per queue (every known queue, by name, with its pause, limit and hold).
   Stats stats();
   // Completions and failures per minute over the last `window`, oldest first, one
   // bucket per minute (empty minutes included); the last is the current minute.

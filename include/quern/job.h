@@ -157,6 +157,9 @@ struct QueueInfo {
   int64_t pause_changes = 0;
   // At most this many of the queue's jobs run at once, across every worker (none: no limit).
   std::optional<int> concurrency_limit;
+  // None of the queue's jobs start while this queue has jobs running, or available and
+  // not paused (background work held while foreground work runs).
+  std::optional<std::string> held_while;
 };
 
 // Job counts, kept by the store (never counted per call).
@@ -165,6 +168,7 @@ struct Stats {
     std::string queue;
     bool paused = false;
     std::optional<int> concurrency_limit;  // filled by with_every_queue, from QueueInfo
+    std::optional<std::string> held_while;  // the same
     int64_t by_state[std::size(kAllStates)] = {};
   };
   std::vector<QueueCounts> queues;

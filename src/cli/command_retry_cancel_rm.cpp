@@ -29,21 +29,29 @@ struct RetryArguments {
 
 // Checks every id with `allowed` (which throws an Error, as the store would), then, if
 // all pass, runs `act` on each; `act` returns the line to print on success.
-int for_each_job(Client& client, const std::vector<JobId>& ids, void (*allowed)(JobId, JobState),
-                 const std::function<std::string(JobId)>& act) {
+// Checks every id first: a line for each that is unknown or whose job does not allow
+// the action. Returns the exit status of the first such line (0 if none).
+int check_every_job(Client& client, const std::vector<JobId>& ids, void (*allowed)(JobId, JobState)) {
   int status = 0;
-  auto report = [&](const Error& error) {
-    print_error_line(error.what());
-    if (status == 0) status = exit_status(error.code());
-  };
   for (JobId id : ids) {
     try {
       allowed(id, client.get(id).state);
     } catch (const Error& error) {
-      report(error);
+      print_error_line(error.what());
+      if (status == 0) status = exit_status(error.code());
     }
   }
+  return status;
+}
+
+int for_each_job(Client& client, const std::vector<JobId>& ids, void (*allowed)(JobId, JobState),
+                 const std::function<std::string(JobId)>& act) {
+  int status = check_every_job(client, ids, allowed);
   if (status != 0) return status;
+  auto report = [&](const Error& error) {
+    print_error_line(error.what());
+    if (status == 0) status = exit_status(error.code());
+  };
   for (JobId id : ids) {
     try {
       std::cout << act(id) << '\n';
@@ -76,13 +84,13 @@ int run_retry(const CliContext& context, const RetryArguments& args, const CLI::
   });
 }
 
+// All are canceled before any run is waited for, so a slow one holds up no other.
 int run_cancel(const CliContext& context, const JobIdsArguments& args) {
   const std::vector<JobId> ids = parse_job_ids(args.ids);
   auto client = open_client(context.global);
-  return for_each_job(*client, ids, check_can_cancel, [&](JobId id) {
-    client->cancel(id);
-    return "canceled job " + std::to_string(id);
-  });
+  if (const int status = check_every_job(*client, ids, check_can_cancel); status != 0) return status;
+  for (const Job& job : client->cancel(ids)) std::cout << "canceled job " << job.id << '\n';
+  return 0;
 }
 
 int run_rm(const CliContext& context, const JobIdsArguments& args) {

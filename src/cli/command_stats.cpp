@@ -37,7 +37,7 @@ void add_stats_command(CLI::App& app, CliContext& context) {
   command->callback([&context] {
     context.action = [&context] {
       auto client = open_client(context.global);
-      const Stats stats = with_every_queue(client->stats(), client->queues());
+      const Stats stats = client->stats();
       if (context.global.json) {
         print_json(stats_to_json(stats));
       } else {

@@ -18,6 +18,7 @@ Stats with_every_queue(Stats stats, const std::vector<QueueInfo>& known) {
       found = std::prev(stats.queues.end());
     }
     found->concurrency_limit = queue.concurrency_limit;
+    found->held_while = queue.held_while;
   }
   std::sort(stats.queues.begin(), stats.queues.end(),
             [](const Stats::QueueCounts& a, const Stats::QueueCounts& b) { return a.queue < b.queue; });
@@ -38,6 +39,7 @@ Json stats_to_json(const Stats& stats) {
     queues.push_back({{"name", queue.queue},
                       {"paused", queue.paused},
                       {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
+                      {"held_while", queue.held_while ? Json(*queue.held_while) : Json(nullptr)},
                       {"states", state_counts_to_json(queue.by_state)}});
   }
   return {{"states", state_counts_to_json(totals)}, {"queues", std::move(queues)}};

@@ -10,6 +10,7 @@
 #include "core/cron_schedule.h"
 #include "core/host_identity.h"
 #include "core/job_validation.h"
+#include "core/stats_report.h"
 #include "engine/maintenance.h"
 #include "exec/orphaned_runs.h"
 #include "engine/local_wakeup.h"
@@ -19,29 +20,34 @@
 namespace quern {
 namespace {
 
-void end_canceled_run(Store& store, const Job& run) {
-  // A run's own worker stops its process group when it sees the cancel (SIGTERM, SIGKILL
-  // 2 s later), then removes the run's temp dir. On this host, cancel returns only once
-  // that is done, so a script's next command finds the processes and the dir gone. A dead
-  // or stopped worker cannot do it, and one that takes too long is not waited for: then
-  // the run's processes are found and killed here (and the temp dir removed, as its
-  // worker would have; a stopped worker removes its own when continued).
+// Waits for the canceled `runs` (jobs as they were, running) to end. A run's own worker
+// stops its process group when it sees the cancel (SIGTERM, SIGKILL 2 s later), then
+// removes the run's temp dir; on this host, cancel returns only once that is done, so a
+// script's next command finds the processes and the dir gone. A dead or stopped worker
+// cannot do it, and one that takes too long is not waited for: then the run's processes
+// are found and killed here. The temp dir is removed here only for a dead worker (a
+// live one may still be using it from a handler of its own; a stopped one removes it
+// when continued).
+void end_canceled_runs(Store& store, const std::vector<Job>& runs) {
   constexpr auto kWorkerCleanupWait = std::chrono::seconds(5);
-  OwnerStatus owner = owner_status(run.lease_owner);
-  if (owner == OwnerStatus::kUnknown) return;  // another host, or a remote worker: its lease fences it
-  // A pool of this process (maybe the caller's own handler) ends the run after we return.
-  if (run.lease_owner == this_process_owner()) return;
-  const std::filesystem::path dir = job_temp_dir(default_temp_root(store), run.id, run.attempt);
-  std::error_code ec;
   const auto give_up_at = std::chrono::steady_clock::now() + kWorkerCleanupWait;
-  while (owner == OwnerStatus::kAlive && std::filesystem::exists(dir, ec)) {
-    if (std::chrono::steady_clock::now() >= give_up_at) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    owner = owner_status(run.lease_owner);
+  const std::string me = this_process_owner();
+  for (const Job& run : runs) {
+    OwnerStatus owner = owner_status(run.lease_owner);
+    if (owner == OwnerStatus::kUnknown) continue;  // another host, or a remote worker: its lease fences it
+    // A pool of this process (maybe the caller's own handler) ends the run after we return.
+    if (run.lease_owner == me) continue;
+    const std::filesystem::path dir = job_temp_dir(default_temp_root(store), run.id, run.attempt);
+    std::error_code ec;
+    while (owner == OwnerStatus::kAlive && std::filesystem::exists(dir, ec) &&
+           std::chrono::steady_clock::now() < give_up_at) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      owner = owner_status(run.lease_owner);
+    }
+    if (!std::filesystem::exists(dir, ec)) continue;
+    kill_processes_of_run(dir);
+    if (owner == OwnerStatus::kDead) std::filesystem::remove_all(dir, ec);
   }
-  if (!std::filesystem::exists(dir, ec)) return;
-  kill_processes_of_run(dir);
-  if (owner != OwnerStatus::kStopped) std::filesystem::remove_all(dir, ec);
 }
 
 template <typename T>
@@ -144,10 +150,22 @@ int64_t Client::retry_failed(std::optional<std::string> queue) {
   return n;
 }
 
-Job Client::cancel(JobId id) {
-  const std::optional<Job> before = store_->get_job(id);
-  Job canceled = store_->cancel_job(id, clock_->now());
-  if (before && before->state == JobState::kRunning) end_canceled_run(*store_, *before);
+Job Client::cancel(JobId id) { return cancel(std::vector<JobId>{id}).at(0); }
+
+std::vector<Job> Client::cancel(const std::vector<JobId>& ids) {
+  std::vector<Job> canceled;
+  std::vector<Job> runs;
+  try {
+    for (JobId id : ids) {
+      std::optional<Job> before = store_->get_job(id);
+      canceled.push_back(store_->cancel_job(id, clock_->now()));
+      if (before && before->state == JobState::kRunning) runs.push_back(std::move(*before));
+    }
+  } catch (const Error&) {
+    end_canceled_runs(*store_, runs);
+    throw;
+  }
+  end_canceled_runs(*store_, runs);
   return canceled;
 }
 
@@ -171,6 +189,13 @@ void Client::set_concurrency_limit(const std::string& queue, std::optional<int> 
   wake_local_pools(store_.get());  // a raised limit leaves room to claim now
 }
 
+void Client::set_hold(const std::string& queue, std::optional<std::string> held_while) {
+  check_name("queue", queue);
+  if (held_while) check_name("queue", *held_while);
+  store_->set_queue_hold(queue, std::move(held_while), clock_->now());
+  wake_local_pools(store_.get());  // a released hold leaves work to claim now
+}
+
 void Client::pause(const std::string& queue) {
   check_name("queue", queue);
   store_->set_queue_paused(queue, true, clock_->now());
@@ -184,7 +209,7 @@ void Client::resume(const std::string& queue) {
 
 std::vector<QueueInfo> Client::queues() { return store_->list_queues(); }
 
-Stats Client::stats() { return store_->stats(); }
+Stats Client::stats() { return with_every_queue(store_->stats(), store_->list_queues()); }
 
 std::vector<ThroughputBucket> Client::throughput(Duration window) {
   constexpr auto kMinute = std::chrono::minutes(1);

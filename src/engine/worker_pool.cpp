@@ -366,6 +366,7 @@ void WorkerPool::Impl::dispatcher_loop() {
   Time next_due = Time::max();  // earliest scheduled job, when idle
   while (true) {
     int want = 0;
+    int free_slots = 0;
     {
       std::unique_lock lock(mutex_);
       auto claimable = [&] {
@@ -384,6 +385,7 @@ void WorkerPool::Impl::dispatcher_loop() {
       if (!claimable()) continue;
       wake_ = false;
       want = options_.concurrency + prefetch_target() - static_cast<int>(active_.size()) - finishing_;
+      free_slots = std::max(0, options_.concurrency - static_cast<int>(active_.size()) - finishing_);
     }
     std::vector<Job> jobs;
     try {
@@ -391,6 +393,7 @@ void WorkerPool::Impl::dispatcher_loop() {
       params.queues = options_.queues;
       params.types = types_;
       params.max = want;
+      params.max_from_limited_queue = free_slots;
       params.owner = owner_;
       params.lease = options_.lease;
       params.now = clock_->now();

@@ -14,14 +14,13 @@ namespace {
 
 constexpr int kLongestThroughputMinutes = 7 * 24 * 60;
 
-Stats every_queue_stats(Client& client) { return with_every_queue(client.stats(), client.queues()); }
-
 Json queues_json(const Stats& stats) {
   Json queues = Json::array();
   for (const auto& queue : stats.queues) {
     queues.push_back({{"name", queue.queue},
                       {"paused", queue.paused},
                       {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
+                      {"held_while", queue.held_while ? Json(*queue.held_while) : Json(nullptr)},
                       {"counts", state_counts_to_json(queue.by_state)}});
   }
   return {{"queues", std::move(queues)}};
@@ -46,6 +45,16 @@ std::optional<int> concurrency_limit_of(const Json& body) {
   return limit.get<int>();
 }
 
+// {"held_while": "QUEUE"} or {"held_while": null} (not held).
+std::optional<std::string> held_while_of(const Json& body) {
+  require_object_with(body, {"held_while"}, "a queue's hold");
+  if (!body.contains("held_while")) throw Error::invalid_argument("held_while is required (a queue name or null)");
+  const Json& held_while = body["held_while"];
+  if (held_while.is_null()) return std::nullopt;
+  if (!held_while.is_string()) throw Error::invalid_argument("held_while must be a queue name or null");
+  return held_while.get<std::string>();
+}
+
 // PUT /api/v1/settings/{key}: {"value": V} sets V; any other body is the value itself.
 Json setting_value_of(const Json& body) {
   if (body.is_object() && body.size() == 1 && body.contains("value")) return body["value"];
@@ -57,10 +66,10 @@ Json setting_value_of(const Json& body) {
 void add_admin_routes(Router& router, RouteContext& context) {
   RouteContext* c = &context;
   router.add("GET", "/api/v1/stats", [c](ApiRequest&, httplib::Response& res) {
-    send_json(res, 200, stats_to_json(every_queue_stats(*c->client)));
+    send_json(res, 200, stats_to_json(c->client->stats()));
   });
   router.add("GET", "/api/v1/queues", [c](ApiRequest&, httplib::Response& res) {
-    send_json(res, 200, queues_json(every_queue_stats(*c->client)));
+    send_json(res, 200, queues_json(c->client->stats()));
   });
   router.add("POST", "/api/v1/queues/{name}/pause", [c](ApiRequest& request, httplib::Response& res) {
     const std::string& queue = queue_name_of(request);
@@ -77,6 +86,12 @@ void add_admin_routes(Router& router, RouteContext& context) {
     const std::optional<int> limit = concurrency_limit_of(body_json(request, *c));
     c->client->set_concurrency_limit(queue, limit);
     send_json(res, 200, {{"queue", queue}, {"concurrency_limit", limit ? Json(*limit) : Json(nullptr)}});
+  });
+  router.add("PUT", "/api/v1/queues/{name}/hold", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& queue = queue_name_of(request);
+    const std::optional<std::string> held_while = held_while_of(body_json(request, *c));
+    c->client->set_hold(queue, held_while);
+    send_json(res, 200, {{"queue", queue}, {"held_while", held_while ? Json(*held_while) : Json(nullptr)}});
   });
   router.add("GET", "/api/v1/settings", [c](ApiRequest&, httplib::Response& res) {
     Json settings = Json::object();

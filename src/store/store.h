@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct ClaimParams {
   std::vector<std::string> queues;  // empty: every queue that is not paused
   std::vector<std::string> types;   // empty: every type
   int max = 1;
+  // At most this many from each queue with a concurrency limit: a pool's free slots, as
+  // a job it prefetched would take its queue's room from other workers while it waits.
+  int max_from_limited_queue = std::numeric_limits<int>::max();
   std::string owner;   // lease owner, see core/host_identity.h
   Duration lease = kDefaultLease;
   Time now;
@@ -165,6 +169,10 @@ class Store {
   // Claims take at most `limit` minus the queue's running jobs from it (nullopt: no
   // limit). Persisted, like a pause; jobs already running are left alone.
   virtual void set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) = 0;
+  // Claims take nothing from `queue` while `held_while` has jobs running, or available
+  // and not paused (nullopt: never held). Persisted. kInvalidArgument for a hold that
+  // would close a loop (a queue held, through others, while itself has work).
+  virtual void set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) = 0;
   virtual std::vector<QueueInfo> list_queues() = 0;
   virtual Stats stats() = 0;
 

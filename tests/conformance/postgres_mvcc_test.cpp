@@ -75,8 +75,8 @@ class PostgresMvccTest : public ::testing::Test {
     raw.exec("DEALLOCATE ALL");
     raw.exec(std::string("PREPARE claim_of_types AS ") + postgres::kClaimJobsOfTypes.sql);
     raw.exec(std::string("PREPARE claim_of_any_type AS ") + postgres::kClaimJobsOfAnyType.sql);
-    return joined_lines(raw, "EXPLAIN EXECUTE claim_of_types(NULL, '{t}', 1700000000000000, 5, 'w', 1700000030000000)") +
-           joined_lines(raw, "EXPLAIN EXECUTE claim_of_any_type(NULL, NULL, 1700000000000000, 5, 'w', 1700000030000000)");
+    return joined_lines(raw, "EXPLAIN EXECUTE claim_of_types(NULL, '{t}', 1700000000000000, 5, 'w', 1700000030000000, 5)") +
+           joined_lines(raw, "EXPLAIN EXECUTE claim_of_any_type(NULL, NULL, 1700000000000000, 5, 'w', 1700000030000000, 5)");
   }
 
   SimulatedClock clock_;

@@ -190,11 +190,12 @@ TEST_F(PostgresTest, MigrationGivesRunningJobsTheLengthOfTheirLease) {
   }
   RawSession raw(postgres_test_url().value());
   // Back to version 4, before the lease length (5) and what came after it (cron
-  // entries, ingested files, queue concurrency limits).
+  // entries, ingested files, queue concurrency limits and holds).
   raw.exec("ALTER TABLE " + schema_table("jobs") + " DROP COLUMN lease_us");
   raw.exec("DROP TABLE " + schema_table("cron_entries"));
   raw.exec("DROP TABLE " + schema_table("ingested_files"));
   raw.exec("ALTER TABLE " + schema_table("queues") + " DROP COLUMN concurrency_limit");
+  raw.exec("ALTER TABLE " + schema_table("queues") + " DROP COLUMN held_while");
   raw.exec("DELETE FROM " + schema_table("quern_schema_migrations") + " WHERE version >= 5");
   auto store = open();
   JobHeartbeat beat;
@@ -278,7 +279,7 @@ TEST_F(PostgresTest, ClaimReadsTheClaimIndexNotTheTable) {
   raw.exec("ANALYZE " + schema_table("queues"));
   raw.exec("SET search_path TO \"" + schema_ + "\"");
   raw.exec(std::string("PREPARE claim AS ") + postgres::kClaimJobsOfTypes.sql);
-  const auto plan = raw.exec("EXPLAIN EXECUTE claim(NULL, '{t}', 1700000000000000, 5, 'w', 1700000030000000)");
+  const auto plan = raw.exec("EXPLAIN EXECUTE claim(NULL, '{t}', 1700000000000000, 5, 'w', 1700000030000000, 5)");
   std::string text;
   for (const auto& line : plan) text += line + "\n";
   EXPECT_NE(text.find("jobs_claimable"), std::string::npos) << text;

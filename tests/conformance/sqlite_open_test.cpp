@@ -336,7 +336,7 @@ TEST_F(SqliteOpen, MigrationIndexesTheTagsOfJobsAlreadyThere) {
   raw_exec(path,
            "DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type;"
            " ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;"
-           " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; PRAGMA user_version = 3;");
+           " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; ALTER TABLE queues DROP COLUMN held_while; PRAGMA user_version = 3;");
   auto store = open_store(path.string());
   JobFilter filter;
   filter.tag = "disc-7";
@@ -351,7 +351,7 @@ TEST_F(SqliteOpen, MigrationKeepsPausedQueuesAndCountsTheirChangesFromThere) {
   open_store(path.string())->set_queue_paused("bg", true, Time(std::chrono::seconds(1)));
   raw_exec(path,
            "ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;"
-           " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; PRAGMA user_version = 4;");
+           " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; ALTER TABLE queues DROP COLUMN held_while; PRAGMA user_version = 4;");
   auto store = open_store(path.string());
   ASSERT_EQ(store->list_queues().size(), 1u);
   EXPECT_TRUE(store->list_queues()[0].paused);
@@ -378,7 +378,7 @@ TEST_F(SqliteOpen, MigrationGivesRunningJobsTheLengthOfTheirLease) {
     params.now = start;
     attempt = store->claim_jobs(params).at(0).attempt;
   }
-  raw_exec(path, "ALTER TABLE jobs DROP COLUMN lease_us; DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; PRAGMA user_version = 5;");
+  raw_exec(path, "ALTER TABLE jobs DROP COLUMN lease_us; DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; ALTER TABLE queues DROP COLUMN held_while; PRAGMA user_version = 5;");
   auto store = open_store(path.string());
   JobHeartbeat beat;
   beat.id = id;

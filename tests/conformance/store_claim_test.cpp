@@ -1,5 +1,7 @@
 // Claiming: order, leases, paused queues, queue and type filters, scheduled
 // promotion, expiry.
+#include <map>
+
 #include "store_fixture.h"
 
 namespace quern::testing {
@@ -152,6 +154,26 @@ TEST_P(StoreClaim, ConcurrencyLimitCapsAQueuesRunningJobs) {
   expect_counts_match_jobs();
 }
 
+// A pool claims from a limited queue only for its free slots: a job it prefetched
+// would hold the queue's room while it waits. Other queues are prefetched as before.
+TEST_P(StoreClaim, ALimitedQueueGivesAtMostTheClaimersFreeSlots) {
+  for (int i = 0; i < 4; ++i) enqueue(new_job("t", "gpu"));
+  for (int i = 0; i < 4; ++i) enqueue(new_job("t", "cpu"));
+  store_->set_queue_concurrency_limit("gpu", 3, now());
+  ClaimParams params;
+  params.max = 10;
+  params.max_from_limited_queue = 1;
+  params.owner = "w";
+  params.now = now();
+  std::map<std::string, int> by_queue;
+  for (const Job& job : store_->claim_jobs(params)) ++by_queue[job.queue];
+  EXPECT_EQ(by_queue, (std::map<std::string, int>{{"cpu", 4}, {"gpu", 1}}));
+  params.max_from_limited_queue = 0;
+  EXPECT_TRUE(store_->claim_jobs(params).empty());
+  params.max_from_limited_queue = 5;
+  EXPECT_EQ(store_->claim_jobs(params).size(), 2u);  // the limit's room is less
+}
+
 TEST_P(StoreClaim, ConcurrencyLimitIsListedSurvivesReopenAndRejectsZero) {
   store_->set_queue_concurrency_limit("gpu", 1, now());
   enqueue(new_job("t", "gpu"));
@@ -166,6 +188,55 @@ TEST_P(StoreClaim, ConcurrencyLimitIsListedSurvivesReopenAndRejectsZero) {
   EXPECT_FALSE(queues[0].paused);
   EXPECT_EQ(claim(10).size(), 1u);
   EXPECT_TRUE(claim(10).empty());
+}
+
+// Background work is held while foreground work runs or waits to run (unless the
+// foreground queue is paused); the hold never stops a job already running.
+TEST_P(StoreClaim, AHeldQueueWaitsWhileTheQueueItIsHeldWhileHasWork) {
+  store_->set_queue_hold("background", "foreground", now());
+  const JobId background = enqueue(new_job("t", "background")).id;
+  const JobId foreground = enqueue(new_job("t", "foreground")).id;
+  const std::vector<Job> first = claim(10);
+  EXPECT_EQ(ids_of(first), (std::vector<JobId>{foreground}));
+  EXPECT_TRUE(claim(10).empty());  // the foreground job runs
+  ASSERT_EQ(finish(first[0], FinishOutcome::kCompleted), FinishStatus::kOk);
+  const std::vector<Job> second = claim(10);
+  EXPECT_EQ(ids_of(second), (std::vector<JobId>{background}));
+  // New foreground work does not stop background work already running.
+  const JobId foreground_2 = enqueue(new_job("t", "foreground")).id;
+  const JobId background_2 = enqueue(new_job("t", "background")).id;
+  EXPECT_EQ(ids_of(claim(1, {"background"})), (std::vector<JobId>{}));
+  EXPECT_EQ(get(second[0].id).state, JobState::kRunning);
+  // A paused foreground queue holds nothing back.
+  store_->set_queue_paused("foreground", true, now());
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{background_2}));
+  store_->set_queue_paused("foreground", false, now());
+  // Released: both run.
+  const JobId background_3 = enqueue(new_job("t", "background")).id;
+  store_->set_queue_hold("background", std::nullopt, now());
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{foreground_2, background_3}));
+  expect_counts_match_jobs();
+}
+
+TEST_P(StoreClaim, HoldsAreListedSurviveReopenAndNeverCloseALoop) {
+  store_->set_queue_hold("low", "mid", now());
+  store_->set_queue_hold("mid", "high", now());
+  EXPECT_QUERN_ERROR(store_->set_queue_hold("high", "low", now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_hold("mid", "low", now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_hold("low", "low", now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_hold("", "low", now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_hold("low", "", now()), ErrorCode::kInvalidArgument);
+  store_->set_queue_hold("low", "high", now());  // moving a hold is no loop
+  store_.reset();
+  store_ = open_store_again();
+  std::map<std::string, std::optional<std::string>> holds;
+  for (const QueueInfo& queue : store_->list_queues()) holds[queue.name] = queue.held_while;
+  EXPECT_EQ(holds, (std::map<std::string, std::optional<std::string>>{{"low", "high"}, {"mid", "high"}}));
+  // A chain holds back each link: low and mid wait for high.
+  enqueue(new_job("t", "low"));
+  enqueue(new_job("t", "mid"));
+  const JobId high = enqueue(new_job("t", "high")).id;
+  EXPECT_EQ(ids_of(claim(10)), (std::vector<JobId>{high}));
 }
 
 // A worker reads the time, then waits for its claim's turn; an enqueue can commit in

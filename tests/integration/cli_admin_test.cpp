@@ -79,6 +79,38 @@ TEST(CliLimit, ShowsSetsAndRemovesAQueuesLimit) {
   EXPECT_TRUE(Json::parse(cli.run({"limit", "gpu", "--json"}).out)["concurrency_limit"].is_null());
 }
 
+// The desktop app's queue: background work waits while foreground work runs or waits.
+TEST(CliHold, BackgroundWaitsWhileForegroundHasWork) {
+  QuernCli cli;
+  EXPECT_EQ(cli.run({"hold", "background"}).out, "queue background: not held\n");
+  const CliResult set = cli.run({"hold", "background", "--while", "foreground"});
+  EXPECT_EQ(set.status, 0) << set.err;
+  EXPECT_EQ(set.out, "queue background: held while foreground has jobs to run\n");
+  EXPECT_EQ(Json::parse(cli.run({"hold", "background", "--json"}).out),
+            (Json{{"queue", "background"}, {"held_while", "foreground"}}));
+  EXPECT_EQ(Json::parse(cli.run({"stats", "--json"}).out)["queues"][0]["held_while"], "foreground");
+  expect_one_error_line(cli.run({"hold", "foreground", "--while", "background"}), 2, "a loop");
+  expect_one_error_line(cli.run({"hold", "background", "--while", "background"}), 2, "itself");
+  expect_one_error_line(cli.run({"hold", "background", "--while", "x", "--none"}), 2, "both");
+  expect_one_error_line(cli.run({"hold", "background", "--while", ""}), 2, "empty");
+  expect_one_error_line(cli.run({"hold"}), 2, "no queue");
+
+  // Each job appends its name when it starts and ends: the background job must start
+  // after the foreground one ended, though it was added first.
+  const std::string trace = (cli.dir() / "trace").string();
+  const int64_t background = cli.add(
+      {"--queue", "background", "--", "sh", "-c", "echo bg-start >> " + trace + "; echo bg-end >> " + trace});
+  const int64_t foreground = cli.add({"--queue", "foreground", "--", "sh", "-c",
+                                      "echo fg-start >> " + trace + "; sleep 0.3; echo fg-end >> " + trace});
+  auto worker = cli.start_worker({"--concurrency", "2"});
+  EXPECT_EQ(cli.run({"wait", "--timeout", "60s", std::to_string(background), std::to_string(foreground)}).status, 0);
+  EXPECT_EQ(worker->stop(), 0);
+  std::ifstream in(trace);
+  const std::string lines((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(lines, "fg-start\nfg-end\nbg-start\nbg-end\n");
+  EXPECT_EQ(cli.run({"hold", "background", "--none"}).out, "queue background: not held\n");
+}
+
 // A worker with room for three runs one job of a queue limited to one at a time: each
 // job holds a directory only one can make, so an overlap would fail a run.
 TEST(CliLimit, AWorkerRunsALimitedQueuesJobsOneAtATime) {

@@ -157,7 +157,7 @@ TEST(CliStats, CountsByStateTotalAndPerQueue) {
   ASSERT_TRUE(stats["queues"].is_array());
   Json bg;
   for (const Json& queue : stats["queues"]) {
-    EXPECT_EQ(queue.size(), 4u);  // name, paused, concurrency_limit, states
+    EXPECT_EQ(queue.size(), 5u);  // name, paused, concurrency_limit, held_while, states
     EXPECT_TRUE(queue["concurrency_limit"].is_null());
     if (queue["name"] == "bg") bg = queue;
   }

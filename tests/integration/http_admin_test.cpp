@@ -81,6 +81,30 @@ TEST(HttpAdmin, AQueuesConcurrencyLimitIsSetListedAndHeldByLeases) {
   EXPECT_TRUE(server.get("/api/v1/queues").json()["queues"][0]["concurrency_limit"].is_null());
 }
 
+TEST(HttpAdmin, AQueueIsHeldWhileAnotherHasWork) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult set = server.request("PUT", "/api/v1/queues/bg/hold", R"({"held_while":"fg"})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json(), Json({{"queue", "bg"}, {"held_while", "fg"}}));
+  server.enqueue({{"type", "a"}, {"queue", "bg"}});
+  server.enqueue({{"type", "a"}, {"queue", "fg"}});
+  const Json leased = server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json()["jobs"];
+  ASSERT_EQ(leased.size(), 1u);
+  EXPECT_EQ(leased[0]["queue"], "fg");
+  EXPECT_TRUE(server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json()["jobs"].empty());
+  const std::string done = "/api/v1/jobs/" + std::to_string(leased[0]["id"].get<int64_t>()) + "/complete";
+  ASSERT_EQ(server.post(done, {{"attempt", 1}}).status, 200);
+  EXPECT_EQ(server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json()["jobs"].size(), 1u);
+  for (const char* body : {R"({"held_while":7})", R"({"held_while":"bg"})", R"({})", R"({"held_while":""})"}) {
+    EXPECT_EQ(server.request("PUT", "/api/v1/queues/bg/hold", body).status, 400) << body;
+  }
+  EXPECT_EQ(server.request("PUT", "/api/v1/queues/fg/hold", R"({"held_while":"bg"})").status, 400);  // a loop
+  const Json queues = server.get("/api/v1/queues").json()["queues"];
+  EXPECT_EQ(queues[0]["held_while"], "fg");
+  EXPECT_TRUE(queues[1]["held_while"].is_null());
+  EXPECT_EQ(server.request("PUT", "/api/v1/queues/bg/hold", R"({"held_while":null})").json()["held_while"], nullptr);
+}
+
 TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
   QuernServer server({"--concurrency", "0"});
   const HttpResult missing = server.get("/api/v1/settings/phase.enrich");

@@ -57,7 +57,7 @@ std::vector<Job> claim_available_jobs(Transaction& txn, const ClaimParams& param
     for (const auto& t : wanted) types.add(t);
     p.add(types);
   }
-  p.add(now).add(params.max).add(params.owner).add(now + params.lease);
+  p.add(now).add(params.max).add(params.owner).add(now + params.lease).add(params.max_from_limited_queue);
   // Due scheduled jobs are promoted first, in the same round trip: the claim, a later
   // statement of the transaction, sees them.
   //

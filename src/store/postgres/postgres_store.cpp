@@ -20,6 +20,7 @@
 #include "store/postgres/pg_error.h"
 #include "store/postgres/schema.h"
 #include "store/postgres/statements.h"
+#include "store/queue_hold.h"
 #include "store/run_end.h"
 
 namespace quern::postgres {
@@ -672,13 +673,28 @@ void PostgresStore::set_queue_concurrency_limit(const std::string& queue, std::o
   write([&](Transaction& txn) { txn.write(kSetQueueConcurrencyLimit, Params().add(queue).add(now).add(limit)); });
 }
 
+void PostgresStore::set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) {
+  check_queue_hold(queue, held_while);
+  write([&](Transaction& txn) {
+    if (held_while) {
+      check_no_hold_loop(queue, *held_while, [&](const std::string& name) -> std::optional<std::string> {
+        Result r = txn.write(kSelectQueueHeldWhile, Params().add(name));
+        if (r.rows() == 0 || r.is_null(0, 0)) return std::nullopt;
+        return r.text(0, 0);
+      });
+    }
+    txn.write(kSetQueueHold, Params().add(queue).add(now).add(held_while));
+  });
+}
+
 std::vector<QueueInfo> PostgresStore::list_queues() {
   return read([&](Connection& db) {
     Result r = db.exec(kSelectQueues);
     std::vector<QueueInfo> queues;
     for (int i = 0; i < r.rows(); ++i) {
       queues.push_back({r.text(i, 0), r.boolean(i, 1), r.int64(i, 2),
-                        r.is_null(i, 3) ? std::nullopt : std::optional<int>(r.integer(i, 3))});
+                        r.is_null(i, 3) ? std::nullopt : std::optional<int>(r.integer(i, 3)),
+                        r.is_null(i, 4) ? std::nullopt : std::optional<std::string>(r.text(i, 4))});
     }
     return queues;
   });

@@ -220,6 +220,10 @@ constexpr Migration kPgMigrations[] = {
   -- At most this many of a queue's jobs run at once (NULL: no limit); claims read it.
   ALTER TABLE queues ADD COLUMN concurrency_limit integer;
 )sql"},
+    {"queue holds", R"sql(
+  -- The queue whose work holds a queue back (NULL: none); claims read it.
+  ALTER TABLE queues ADD COLUMN held_while text;
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

@@ -172,15 +172,41 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
 )sql"};
 
 // Leases the best $4 available jobs of the queues $1 (NULL: every queue) that are not
-// paused, of the types $2. For each (queue, type) the partial index jobs_claimable
-// yields its best rows in claim order, locked as they are read (SKIP LOCKED: rows
-// another claimer holds are passed over); the best $4 of them all are leased.
-// $3 now, $5 owner, $6 lease expiry.
+// paused or held, of the types $2. For each (queue, type) the partial index
+// jobs_claimable yields its best rows in claim order, locked as they are read (SKIP
+// LOCKED: rows another claimer holds are passed over); the best $4 of them all are
+// leased. A queue with a concurrency limit gives at most its room: the limit minus its
+// running jobs (counted once per queue; claims are serialized by the bookkeeping lock),
+// and at most $7 (the claimer's free slots: prefetching would take the room from
+// others). $3 now, $5 owner, $6 lease expiry.
 // A claim's time ($3) is read before its transaction runs, so a job enqueued meanwhile
 // may look newer than it: it never starts before it was created or due.
+#define QUERN_PG_CLAIMABLE_QUEUES(extra_condition)                                         \
+  "  queue_names AS ("                                                                     \
+  "    SELECT name, room FROM ("                                                           \
+  "      SELECT q.name, CASE WHEN q.concurrency_limit IS NULL THEN $4::bigint"             \
+  "        ELSE least($4::bigint, $7::bigint, q.concurrency_limit - (SELECT count(*) FROM jobs r" \
+  "                                   WHERE r.state = 'running' AND r.queue = q.name)) END AS room" \
+  "      FROM queues q"                                                                    \
+  "      WHERE NOT q.paused AND ($1::text[] IS NULL OR q.name = ANY($1::text[]))" extra_condition \
+  "        AND NOT " QUERN_PG_QUEUE_HELD ") s"                                             \
+  "    WHERE room > 0),"
+
+// Whether the queue `q` is held back: the queue it is held while has a running job, or
+// an available one while that queue is not paused. The available one is looked for in
+// jobs_claimable's order (an EXISTS would let the planner scan the table instead).
+#define QUERN_PG_QUEUE_HELD                                                             \
+  "(q.held_while IS NOT NULL AND ("                                                     \
+  "   EXISTS (SELECT 1 FROM jobs h WHERE h.state = 'running' AND h.queue = q.held_while)" \
+  "   OR ((SELECT h.id FROM jobs h WHERE h.state = 'available' AND h.queue = q.held_while" \
+  "        ORDER BY h.queue, h.type, h.priority DESC, h.run_at, h.id LIMIT 1) IS NOT NULL" \
+  "       AND NOT EXISTS (SELECT 1 FROM queues hq WHERE hq.name = q.held_while AND hq.paused))))"
+
+// From the (queue, type, room) pairs: the candidates, ranked within their queue, and the
+// best $4 of those within their queue's room.
 #define QUERN_PG_CLAIM_TAIL                                                             \
   "  candidates AS ("                                                                   \
-  "    SELECT c.id, c.priority, c.run_at, p.queue,"                                     \
+  "    SELECT c.id, c.priority, c.run_at, p.room,"                                      \
   "           row_number() OVER (PARTITION BY p.queue"                                  \
   "                              ORDER BY c.priority DESC, c.run_at, c.id) AS rank"     \
   "    FROM pairs p"                                                                    \
@@ -189,13 +215,10 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
   "      WHERE a.state = 'available' AND a.queue = p.queue AND a.type = p.type"         \
   "        AND (a.expires_at IS NULL OR a.expires_at > $3)"                             \
   "      ORDER BY a.priority DESC, a.run_at, a.id"                                      \
-  "      LIMIT $4"                                                                      \
+  "      LIMIT p.room"                                                                  \
   "      FOR UPDATE SKIP LOCKED) c),"                                                   \
   "  chosen AS ("                                                                       \
-  "    SELECT c.id FROM candidates c JOIN queues q ON q.name = c.queue"                 \
-  "    WHERE q.concurrency_limit IS NULL"                                               \
-  "       OR c.rank <= q.concurrency_limit - (SELECT count(*) FROM jobs r"              \
-  "                                           WHERE r.state = 'running' AND r.queue = c.queue)" \
+  "    SELECT c.id FROM candidates c WHERE c.rank <= c.room"                            \
   "    ORDER BY c.priority DESC, c.run_at, c.id"                                        \
   "    LIMIT $4)"                                                                       \
   "  UPDATE jobs j"                                                                     \
@@ -206,18 +229,16 @@ inline constexpr Statement kPromoteDueJobs{"quern_promote_due_jobs", R"sql(
   "  FROM chosen WHERE j.id = chosen.id"                                                \
   "  RETURNING" QUERN_PG_JOB_COLUMNS
 
-inline constexpr Statement kClaimJobsOfTypes{"quern_claim_jobs_of_types", R"sql(
-  WITH queue_names AS (
-    SELECT name FROM queues WHERE NOT paused AND ($1::text[] IS NULL OR name = ANY($1::text[]))),
+inline constexpr Statement kClaimJobsOfTypes{"quern_claim_jobs_of_types",
+  "  WITH" QUERN_PG_CLAIMABLE_QUEUES("") R"sql(
   pairs AS (
-    SELECT q.name AS queue, t.type FROM queue_names q CROSS JOIN unnest($2::text[]) AS t(type)),
+    SELECT q.name AS queue, t.type, q.room FROM queue_names q CROSS JOIN unnest($2::text[]) AS t(type)),
 )sql" QUERN_PG_CLAIM_TAIL};
 
 // The same with no type filter: each queue's types are found by a skip scan of
 // jobs_claimable (one index probe per type). $2 is unused but keeps the parameters alike.
-inline constexpr Statement kClaimJobsOfAnyType{"quern_claim_jobs_of_any_type", R"sql(
-  WITH RECURSIVE queue_names AS (
-    SELECT name FROM queues WHERE NOT paused AND ($1::text[] IS NULL OR name = ANY($1::text[])) AND $2::text[] IS NULL),
+inline constexpr Statement kClaimJobsOfAnyType{"quern_claim_jobs_of_any_type",
+  "  WITH RECURSIVE" QUERN_PG_CLAIMABLE_QUEUES(" AND $2::text[] IS NULL") R"sql(
   types AS (
     SELECT q.name AS queue,
            (SELECT a.type FROM jobs a WHERE a.state = 'available' AND a.queue = q.name ORDER BY a.type LIMIT 1) AS type
@@ -227,7 +248,8 @@ inline constexpr Statement kClaimJobsOfAnyType{"quern_claim_jobs_of_any_type", R
            (SELECT a.type FROM jobs a WHERE a.state = 'available' AND a.queue = t.queue AND a.type > t.type
             ORDER BY a.type LIMIT 1)
     FROM types t WHERE t.type IS NOT NULL),
-  pairs AS (SELECT queue, type FROM types WHERE type IS NOT NULL),
+  pairs AS (
+    SELECT t.queue, t.type, q.room FROM types t JOIN queue_names q ON q.name = t.queue WHERE t.type IS NOT NULL),
 )sql" QUERN_PG_CLAIM_TAIL};
 
 // --- running jobs (fenced by state = 'running' AND attempt) --------------------------
@@ -404,8 +426,16 @@ inline constexpr Statement kSetQueuePaused{"quern_set_queue_paused", R"sql(
     pause_changes = queues.pause_changes + (queues.paused <> excluded.paused)::int
 )sql"};
 
-inline constexpr Statement kSelectQueues{"quern_select_queues",
-                                         "SELECT name, paused, pause_changes, concurrency_limit FROM queues ORDER BY name"};
+inline constexpr Statement kSelectQueues{
+    "quern_select_queues", "SELECT name, paused, pause_changes, concurrency_limit, held_while FROM queues ORDER BY name"};
+
+inline constexpr Statement kSelectQueueHeldWhile{"quern_select_queue_held_while",
+                                                 "SELECT held_while FROM queues WHERE name = $1"};
+
+inline constexpr Statement kSetQueueHold{"quern_set_queue_hold", R"sql(
+  INSERT INTO queues (name, paused, updated_at, held_while) VALUES ($1, false, $2, $3)
+  ON CONFLICT (name) DO UPDATE SET held_while = excluded.held_while, updated_at = excluded.updated_at
+)sql"};
 
 inline constexpr Statement kSetQueueConcurrencyLimit{"quern_set_queue_concurrency_limit", R"sql(
   INSERT INTO queues (name, paused, updated_at, concurrency_limit) VALUES ($1, false, $2, $3)

@@ -17,25 +17,35 @@ struct QueueRow {
   std::string name;
   bool paused;
   std::optional<int> concurrency_limit;
+  std::optional<std::string> held_while;
 };
 
 std::vector<QueueRow> all_queues(WriteTransaction& txn) {
   std::vector<QueueRow> queues;
   auto q = txn.db().prepare(kSelectQueues);
   while (q->step()) {
-    queues.push_back({q->text(0), q->int64(1) != 0, q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3))});
+    queues.push_back({q->text(0), q->int64(1) != 0, q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3)),
+                      q->is_null(4) ? std::nullopt : std::optional<std::string>(q->text(4))});
   }
   return queues;
 }
 
+bool held_back(WriteTransaction& txn, const QueueRow& queue) {
+  if (!queue.held_while) return false;
+  auto q = txn.db().prepare(kQueueHasWorkToRun);
+  q->bind(1, *queue.held_while);
+  return q->step() && q->int64(0) != 0;
+}
+
 // How many more of the queue's jobs may run now: its limit minus its running jobs
 // (counted in this transaction, under the write lock, so claims by any process add up).
-int room_under_limit(WriteTransaction& txn, const QueueRow& queue, int max) {
-  if (!queue.concurrency_limit) return max;
+int room_under_limit(WriteTransaction& txn, const QueueRow& queue, const ClaimParams& params) {
+  if (!queue.concurrency_limit) return params.max;
   auto q = txn.db().prepare(kCountRunningJobsOfQueue);
   q->bind(1, queue.name);
   const int64_t running = q->step() ? q->int64(0) : 0;
-  return static_cast<int>(std::clamp<int64_t>(*queue.concurrency_limit - running, 0, max));
+  return static_cast<int>(std::clamp<int64_t>(*queue.concurrency_limit - running, 0,
+                                              std::min(params.max, params.max_from_limited_queue)));
 }
 
 struct Candidate {
@@ -109,7 +119,8 @@ std::vector<Job> claim_available_jobs(WriteTransaction& txn, const ClaimParams& 
         std::find(params.queues.begin(), params.queues.end(), queue.name) == params.queues.end()) {
       continue;
     }
-    const int room = room_under_limit(txn, queue, params.max);
+    if (held_back(txn, queue)) continue;
+    const int room = room_under_limit(txn, queue, params);
     if (room == 0) continue;
     // The queue's best `room` jobs over all its types.
     std::vector<Candidate> of_queue;

@@ -203,6 +203,10 @@ constexpr Migration kMigrations[] = {
     {"queue concurrency limits", R"sql(
   ALTER TABLE queues ADD COLUMN concurrency_limit INTEGER;
 )sql"},
+    // 10: the queue whose work holds a queue back (NULL: none), read by every claim.
+    {"queue holds", R"sql(
+  ALTER TABLE queues ADD COLUMN held_while TEXT;
+)sql"},
 };
 
 struct DatabaseIdentity {

@@ -22,6 +22,7 @@
 #include "store/sqlite/job_transitions.h"
 #include "store/sqlite/multi_row.h"
 #include "store/sqlite/schema.h"
+#include "store/queue_hold.h"
 #include "store/sqlite/sqlite_error.h"
 #include "store/sqlite/statements.h"
 
@@ -637,13 +638,32 @@ void SqliteStore::set_queue_concurrency_limit(const std::string& queue, std::opt
   });
 }
 
+void SqliteStore::set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) {
+  check_queue_hold(queue, held_while);
+  write([&](WriteTransaction& txn) {
+    if (held_while) {
+      check_no_hold_loop(queue, *held_while, [&](const std::string& name) -> std::optional<std::string> {
+        auto q = txn.db().prepare(kSelectQueueHeldWhile);
+        q->bind(1, name);
+        if (!q->step() || q->is_null(0)) return std::nullopt;
+        return q->text(0);
+      });
+    }
+    auto q = txn.db().prepare(kSetQueueHold);
+    q->bind(1, queue).bind(2, now).bind(3, held_while);
+    q->run();
+    txn.note_queue_row(queue);
+  });
+}
+
 std::vector<QueueInfo> SqliteStore::list_queues() {
   auto db = readers_->acquire();
   auto q = db->prepare(kSelectQueues);
   std::vector<QueueInfo> queues;
   while (q->step()) {
     queues.push_back({q->text(0), q->int64(1) != 0, q->int64(2),
-                      q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3))});
+                      q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3)),
+                      q->is_null(4) ? std::nullopt : std::optional<std::string>(q->text(4))});
   }
   return queues;
 }

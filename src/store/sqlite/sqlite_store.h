@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
 
   void set_queue_paused(const std::string& queue, bool paused, Time now) override;
   void set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) override;
+  void set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) override;
   std::vector<QueueInfo> list_queues() override;
   Stats stats() override;
 

@@ -94,7 +94,17 @@ inline constexpr const char* kSelectJobTransitionInfo = R"sql(
 // --- claiming ----------------------------------------------------------------------
 
 inline constexpr const char* kSelectQueues =
-    "SELECT name, paused, pause_changes, concurrency_limit FROM queues ORDER BY name";
+    "SELECT name, paused, pause_changes, concurrency_limit, held_while FROM queues ORDER BY name";
+
+// Whether queue ?1 has work that holds back the queues held while it: a running job, or
+// an available one while it is not paused.
+inline constexpr const char* kQueueHasWorkToRun = R"sql(
+  SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_by_state WHERE state = 'running' AND queue = ?1)
+      OR (NOT coalesce((SELECT paused FROM queues WHERE name = ?1), 0)
+          AND EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_claimable WHERE state = 'available' AND queue = ?1))
+)sql";
+
+inline constexpr const char* kSelectQueueHeldWhile = "SELECT held_while FROM queues WHERE name = ?1";
 
 // Running jobs of one queue (few: at most the workers' slots), for its concurrency limit.
 inline constexpr const char* kCountRunningJobsOfQueue = R"sql(
@@ -305,6 +315,11 @@ inline constexpr const char* kDeleteTagsOfJob = "DELETE FROM job_tags WHERE job_
 inline constexpr const char* kSetQueueConcurrencyLimit = R"sql(
   INSERT INTO queues (name, paused, updated_at, concurrency_limit) VALUES (?1, 0, ?2, ?3)
   ON CONFLICT (name) DO UPDATE SET concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at
+)sql";
+
+inline constexpr const char* kSetQueueHold = R"sql(
+  INSERT INTO queues (name, paused, updated_at, held_while) VALUES (?1, 0, ?2, ?3)
+  ON CONFLICT (name) DO UPDATE SET held_while = excluded.held_while, updated_at = excluded.updated_at
 )sql";
 
 inline constexpr const char* kSetQueuePaused = R"sql(
