@@ -27,10 +27,9 @@ struct RetryArguments {
   std::string queue;
 };
 
-// Checks every id with `allowed` (which throws an Error, as the store would), then, if
-// all pass, runs `act` on each; `act` returns the line to print on success.
-// Checks every id first: a line for each that is unknown or whose job does not allow
-// the action. Returns the exit status of the first such line (0 if none).
+// Checks every id with `allowed` (which throws an Error, as the store would): a line
+// for each that is unknown or whose job does not allow the action. Returns the exit
+// status of the first such line (0 if none).
 int check_every_job(Client& client, const std::vector<JobId>& ids, void (*allowed)(JobId, JobState)) {
   int status = 0;
   for (JobId id : ids) {
@@ -44,6 +43,8 @@ int check_every_job(Client& client, const std::vector<JobId>& ids, void (*allowe
   return status;
 }
 
+// check_every_job, then, if all pass, runs `act` on each; `act` returns the line to
+// print on success.
 int for_each_job(Client& client, const std::vector<JobId>& ids, void (*allowed)(JobId, JobState),
                  const std::function<std::string(JobId)>& act) {
   int status = check_every_job(client, ids, allowed);

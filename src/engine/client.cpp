@@ -169,7 +169,6 @@ std::vector<Job> Client::cancel(const std::vector<JobId>& ids) {
   return canceled;
 }
 
-
 void Client::remove(JobId id) { store_->delete_job(id, clock_->now()); }
 
 int64_t Client::clear(const std::vector<JobState>& states, std::optional<std::string> queue) {

@@ -30,6 +30,7 @@ std::vector<QueueRow> all_queues(WriteTransaction& txn) {
   return queues;
 }
 
+// Whether the queue it is held while has work (read in this transaction, like the rest).
 bool held_back(WriteTransaction& txn, const QueueRow& queue) {
   if (!queue.held_while) return false;
   auto q = txn.db().prepare(kQueueHasWorkToRun);

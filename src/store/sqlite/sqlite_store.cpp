@@ -13,6 +13,7 @@
 
 #include "core/job_actions.h"
 #include "quern/error.h"
+#include "store/queue_hold.h"
 #include "store/run_end.h"
 #include "store/sqlite/cron_entries.h"
 #include "store/sqlite/job_claim.h"
@@ -22,7 +23,6 @@
 #include "store/sqlite/job_transitions.h"
 #include "store/sqlite/multi_row.h"
 #include "store/sqlite/schema.h"
-#include "store/queue_hold.h"
 #include "store/sqlite/sqlite_error.h"
 #include "store/sqlite/statements.h"
 
