@@ -31,17 +31,19 @@ Json state_counts_to_json(const int64_t (&counts)[std::size(kAllStates)]) {
   return object;
 }
 
+Json queue_to_json(const Stats::QueueCounts& queue, const char* counts_key) {
+  return {{"name", queue.queue},
+          {"paused", queue.paused},
+          {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
+          {"held_while", queue.held_while ? Json(*queue.held_while) : Json(nullptr)},
+          {counts_key, state_counts_to_json(queue.by_state)}};
+}
+
 Json stats_to_json(const Stats& stats) {
   int64_t totals[std::size(kAllStates)] = {};
   for (size_t i = 0; i < std::size(kAllStates); ++i) totals[i] = stats.total(kAllStates[i]);
   Json queues = Json::array();
-  for (const auto& queue : stats.queues) {
-    queues.push_back({{"name", queue.queue},
-                      {"paused", queue.paused},
-                      {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
-                      {"held_while", queue.held_while ? Json(*queue.held_while) : Json(nullptr)},
-                      {"states", state_counts_to_json(queue.by_state)}});
-  }
+  for (const auto& queue : stats.queues) queues.push_back(queue_to_json(queue, "states"));
   return {{"states", state_counts_to_json(totals)}, {"queues", std::move(queues)}};
 }
 

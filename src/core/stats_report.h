@@ -15,7 +15,10 @@ Stats with_every_queue(Stats stats, const std::vector<QueueInfo>& known);
 // {"<state>": n, …} with every state.
 Json state_counts_to_json(const int64_t (&counts)[std::size(kAllStates)]);
 
-// {"states": {…}, "queues": [{"name", "paused", "states": {…}}]}.
+// {"name", "paused", "concurrency_limit", "held_while", `counts_key`: {"<state>": n, …}}.
+Json queue_to_json(const Stats::QueueCounts& queue, const char* counts_key);
+
+// {"states": {…}, "queues": [queue_to_json(queue, "states")…]}.
 Json stats_to_json(const Stats& stats);
 
 }  // namespace quern

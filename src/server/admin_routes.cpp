@@ -16,13 +16,7 @@ constexpr int kLongestThroughputMinutes = 7 * 24 * 60;
 
 Json queues_json(const Stats& stats) {
   Json queues = Json::array();
-  for (const auto& queue : stats.queues) {
-    queues.push_back({{"name", queue.queue},
-                      {"paused", queue.paused},
-                      {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
-                      {"held_while", queue.held_while ? Json(*queue.held_while) : Json(nullptr)},
-                      {"counts", state_counts_to_json(queue.by_state)}});
-  }
+  for (const auto& queue : stats.queues) queues.push_back(queue_to_json(queue, "counts"));
   return {{"queues", std::move(queues)}};
 }
 

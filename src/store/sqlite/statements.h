@@ -311,7 +311,6 @@ inline constexpr const char* kDeleteDependenciesOfJob = "DELETE FROM job_depende
 inline constexpr const char* kDeleteDependenciesOnJob = "DELETE FROM job_dependencies WHERE depends_on_id = ?1";
 inline constexpr const char* kDeleteTagsOfJob = "DELETE FROM job_tags WHERE job_id = ?1";
 
-// A queue starts resumed, so creating it paused is its first change.
 inline constexpr const char* kSetQueueConcurrencyLimit = R"sql(
   INSERT INTO queues (name, paused, updated_at, concurrency_limit) VALUES (?1, 0, ?2, ?3)
   ON CONFLICT (name) DO UPDATE SET concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at
@@ -322,6 +321,7 @@ inline constexpr const char* kSetQueueHold = R"sql(
   ON CONFLICT (name) DO UPDATE SET held_while = excluded.held_while, updated_at = excluded.updated_at
 )sql";
 
+// A queue starts resumed, so creating it paused is its first change.
 inline constexpr const char* kSetQueuePaused = R"sql(
   INSERT INTO queues (name, paused, updated_at, pause_changes) VALUES (?1, ?2, ?3, ?2)
   ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
