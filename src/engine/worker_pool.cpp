@@ -69,8 +69,9 @@ struct ActiveJob {
   std::stop_source stop;
   std::atomic<StopReason> reason{StopReason::kNone};
   std::optional<Time> deadline;  // timeout, on the injected clock
-  SteadyClock::time_point started{};
-  bool executing = false;  // guarded by the pool mutex
+  const SteadyClock::time_point claimed = SteadyClock::now();
+  SteadyClock::time_point started{};  // guarded by the pool mutex
+  bool executing = false;             // guarded by the pool mutex
 
   std::mutex report_mutex;  // guards the pending reports below
   std::optional<double> progress;
@@ -437,17 +438,29 @@ void WorkerPool::Impl::dispatcher_loop() {
 void WorkerPool::Impl::executor_loop() {
   while (true) {
     std::shared_ptr<ActiveJob> active;
+    bool start = true;
     {
       std::unique_lock lock(mutex_);
       executor_cv_.wait(lock, [&] { return executors_stop_ || !ready_.empty(); });
       if (ready_.empty()) return;
       active = std::move(ready_.front());
       ready_.pop_front();
-      active->executing = true;
-      active->started = SteadyClock::now();
-      ++executing_;
+      if (active->stop.stop_requested()) {
+        // Canceled, or taken from this run, while it waited for a slot: it never starts.
+        active_.erase({active->job.id, active->job.attempt});
+        wake_ = true;
+        start = false;
+      } else {
+        active->executing = true;
+        active->started = SteadyClock::now();
+        ++executing_;
+      }
     }
-    run_job(active);
+    if (start) {
+      run_job(active);
+    } else {
+      dispatcher_cv_.notify_one();
+    }
   }
 }
 
@@ -683,17 +696,20 @@ bool WorkerPool::Impl::check_timeouts_and_cancels(bool counter_changed) {
   const auto steady_now = SteadyClock::now();
   for (auto& a : actives) {
     bool executing;
+    SteadyClock::time_point since;
     {
       std::lock_guard lock(mutex_);
       executing = a->executing;
+      since = executing ? a->started : a->claimed;
     }
-    if (!executing || a->stop.stop_requested()) continue;
-    if (a->deadline && *a->deadline <= now) {
+    if (a->stop.stop_requested()) continue;
+    if (executing && a->deadline && *a->deadline <= now) {
       a->request_stop(StopReason::kTimeout);
       continue;
     }
     if (!counter_changed) continue;
-    if (steady_now - a->started < kCancelCheckAge) {
+    // A job still waiting for a slot is looked at too: a cancel must keep it from starting.
+    if (steady_now - since < kCancelCheckAge) {
       deferred = true;
       continue;
     }

@@ -325,6 +325,51 @@ TEST_F(WorkerPoolTest, CancelStopsARunningHandler) {
   EXPECT_EQ(client_->get(id).state, JobState::kCanceled);
 }
 
+// A short job claimed ahead (prefetched) waits for a slot; canceled meanwhile, it must
+// never start, however long the slot stays busy.
+TEST_F(WorkerPoolTest, JobCanceledWhileWaitingForASlotNeverStarts) {
+  std::mutex mutex;
+  std::set<JobId> ran;
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  WorkerPool pool(client_, options(1));
+  pool.handle("quick", [&](JobContext& ctx) {
+    std::lock_guard lock(mutex);
+    ran.insert(ctx.job().id);
+    return Outcome::completed();
+  });
+  pool.handle("hold", [&](JobContext&) {
+    holding = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+    return Outcome::completed();
+  });
+  pool.start();
+  // Short runs make the pool claim ahead of its one slot.
+  std::vector<JobId> warm_up;
+  for (int i = 0; i < 50; ++i) warm_up.push_back(enqueue("quick"));
+  for (JobId id : warm_up) ASSERT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
+
+  const JobId hold = enqueue("hold");
+  while (!holding) std::this_thread::sleep_for(1ms);
+  std::vector<JobId> waiting;
+  for (int i = 0; i < 5; ++i) waiting.push_back(enqueue("quick"));
+  for (JobId id : waiting) ASSERT_EQ(wait_for_state(id, JobState::kRunning).state, JobState::kRunning);
+  client_->cancel(waiting[2]);
+  std::this_thread::sleep_for(500ms);  // past the age at which a claimed job's state is looked at again
+  release = true;
+  for (JobId id : waiting) {
+    if (id != waiting[2]) {
+      EXPECT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
+    }
+  }
+  EXPECT_EQ(wait_for_state(hold, JobState::kCompleted).state, JobState::kCompleted);
+  pool.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(ran.count(waiting[2]), 0u);
+  EXPECT_EQ(ran.count(waiting[1]), 1u);
+  EXPECT_EQ(client_->get(waiting[2]).state, JobState::kCanceled);
+}
+
 TEST_F(WorkerPoolTest, LostLeaseIsFencedAndTheRescuedJobRunsAgain) {
   JobId id = enqueue("stuck");
   std::atomic<int> runs{0};
