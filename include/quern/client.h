@@ -118,8 +118,13 @@ class Client {
   // None of `queue`'s jobs start while `held_while` has jobs running, or available and
   // not paused (nullopt: not held). Persisted; running jobs are left alone.
   void set_hold(const std::string& queue, std::optional<std::string> held_while);
+  // How long `queue`'s jobs are kept once they end in each named final state (nullopt:
+  // until deleted by hand); other states keep theirs. Persisted. The maintenance leader
+  // (a worker pool or `quern serve`) deletes them, with their history and logs, about a
+  // second after that time has passed. Throws kInvalidArgument for a state not final.
+  void set_retention(const std::string& queue, const RetentionChanges& changes);
   std::vector<QueueInfo> queues();
-  // Counts per queue (every known queue, by name, with its pause, limit and hold).
+  // Counts per queue (every known queue, by name, with its pause, limit, hold and retention).
   Stats stats();
   // Completions and failures per minute over the last `window`, oldest first, one
   // bucket per minute (empty minutes included); the last is the current minute.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ enum class JobState {
 inline constexpr JobState kAllStates[] = {JobState::kScheduled, JobState::kAvailable, JobState::kBlocked,
                                           JobState::kRunning,   JobState::kCompleted, JobState::kFailed,
                                           JobState::kCanceled,  JobState::kExpired};
+inline constexpr JobState kFinalStates[] = {JobState::kCompleted, JobState::kFailed, JobState::kCanceled,
+                                            JobState::kExpired};
 
 // "scheduled", "available", … — the names used in the CLI, JSON and the store.
 std::string_view state_name(JobState s);
@@ -160,7 +163,15 @@ struct QueueInfo {
   // None of the queue's jobs start while this queue has jobs running, or available and
   // not paused (background work held while foreground work runs).
   std::optional<std::string> held_while;
+  // How long the queue's jobs are kept after they end, by the final state they end in
+  // (zero: deleted by the next maintenance pass). A final state not here: kept until
+  // deleted by hand.
+  std::map<JobState, Duration> retention;
 };
+
+// Changes to a queue's retention: a final state → how long its jobs are kept
+// (nullopt: until deleted by hand). States not named keep theirs.
+using RetentionChanges = std::map<JobState, std::optional<Duration>>;
 
 // Job counts, kept by the store (never counted per call).
 struct Stats {
@@ -169,6 +180,7 @@ struct Stats {
     bool paused = false;
     std::optional<int> concurrency_limit;  // filled by with_every_queue, from QueueInfo
     std::optional<std::string> held_while;  // the same
+    std::map<JobState, Duration> retention;  // the same
     int64_t by_state[std::size(kAllStates)] = {};
   };
   std::vector<QueueCounts> queues;

@@ -27,6 +27,7 @@ void add_stats_command(CLI::App& app, CliContext& context);
 void add_pause_resume_commands(CLI::App& app, CliContext& context);
 void add_limit_command(CLI::App& app, CliContext& context);
 void add_hold_command(CLI::App& app, CliContext& context);
+void add_retain_command(CLI::App& app, CliContext& context);
 void add_retry_cancel_rm_commands(CLI::App& app, CliContext& context);
 void add_clear_command(CLI::App& app, CliContext& context);
 void add_wait_command(CLI::App& app, CliContext& context);

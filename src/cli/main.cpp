@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   add_pause_resume_commands(app, context);
   add_limit_command(app, context);
   add_hold_command(app, context);
+  add_retain_command(app, context);
   add_retry_cancel_rm_commands(app, context);
   add_clear_command(app, context);
   add_wait_command(app, context);

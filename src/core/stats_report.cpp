@@ -19,6 +19,7 @@ Stats with_every_queue(Stats stats, const std::vector<QueueInfo>& known) {
     }
     found->concurrency_limit = queue.concurrency_limit;
     found->held_while = queue.held_while;
+    found->retention = queue.retention;
   }
   std::sort(stats.queues.begin(), stats.queues.end(),
             [](const Stats::QueueCounts& a, const Stats::QueueCounts& b) { return a.queue < b.queue; });
@@ -31,11 +32,26 @@ Json state_counts_to_json(const int64_t (&counts)[std::size(kAllStates)]) {
   return object;
 }
 
+Json retention_to_json(const std::map<JobState, Duration>& retention) {
+  Json object = Json::object();
+  for (JobState state : kFinalStates) {
+    const auto kept = retention.find(state);
+    Json seconds = nullptr;
+    if (kept != retention.end()) {
+      const int64_t us = kept->second.count();
+      seconds = us % 1'000'000 == 0 ? Json(us / 1'000'000) : Json(static_cast<double>(us) / 1e6);
+    }
+    object[std::string(state_name(state))] = std::move(seconds);
+  }
+  return object;
+}
+
 Json queue_to_json(const Stats::QueueCounts& queue, const char* counts_key) {
   return {{"name", queue.queue},
           {"paused", queue.paused},
           {"concurrency_limit", queue.concurrency_limit ? Json(*queue.concurrency_limit) : Json(nullptr)},
           {"held_while", queue.held_while ? Json(*queue.held_while) : Json(nullptr)},
+          {"retention", retention_to_json(queue.retention)},
           {counts_key, state_counts_to_json(queue.by_state)}};
 }
 

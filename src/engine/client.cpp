@@ -195,6 +195,11 @@ void Client::set_hold(const std::string& queue, std::optional<std::string> held_
   wake_local_pools(store_.get());  // a released hold leaves work to claim now
 }
 
+void Client::set_retention(const std::string& queue, const RetentionChanges& changes) {
+  check_name("queue", queue);
+  store_->set_queue_retention(queue, changes, clock_->now());
+}
+
 void Client::pause(const std::string& queue) {
   check_name("queue", queue);
   store_->set_queue_paused(queue, true, clock_->now());

@@ -110,6 +110,27 @@ std::vector<Job> Maintenance::fire_cron_entries() {
   return enqueued;
 }
 
+namespace {
+
+// Jobs pruned per call (one transaction on SQLite), and calls per pass: a backlog (a
+// retention just set on a queue of millions) goes a batch at a time between other
+// writers, and the pass moves on to the rest of the maintenance.
+constexpr int kPruneBatch = 1000;
+constexpr int kPruneBatchesPerPass = 100;
+
+}  // namespace
+
+int64_t Maintenance::prune_finished_jobs() {
+  const Time now = clock_->now();
+  int64_t deleted = 0;
+  for (int batch = 0; batch < kPruneBatchesPerPass; ++batch) {
+    const int64_t n = store_->prune_finished_jobs(now, kPruneBatch);
+    deleted += n;
+    if (n == 0) break;
+  }
+  return deleted;
+}
+
 int Maintenance::check_file_dependencies() {
   int unblocked = 0;
   for (const auto& wait : store_->jobs_waiting_on_files()) {
@@ -152,7 +173,7 @@ int Maintenance::sweep_temp_dirs() {
 void Maintenance::run_pass() {
   // A failed try (say the leader's own connection cannot be opened) makes this pass a
   // follower's: this host's passes still run, then the error is reported.
-  // Likewise a cron entry that cannot fire does not hold up file dependencies.
+  // Likewise a cron entry that cannot fire, or a prune, does not hold up file dependencies.
   bool leader = false;
   std::exception_ptr error;
   try {
@@ -166,6 +187,7 @@ void Maintenance::run_pass() {
     promote_and_expire();
     try {
       fire_cron_entries();
+      prune_finished_jobs();
     } catch (const Error&) {
       error = std::current_exception();
     }

@@ -1,10 +1,10 @@
 // Maintenance passes that keep the store moving when no worker asks: lease rescue,
-// start-up rescue of this host's dead processes, promotion of due jobs, expiry, file
-// dependencies, and the end of rescued runs: what is left of their processes on this
+// start-up rescue of this host's dead processes, promotion of due jobs, expiry, cron,
+// retention, file dependencies, and the end of rescued runs: what is left of their processes on this
 // host is killed (exec/orphaned_runs.h) and their temp dirs removed. Each pass is one call,
 // so tests run a pass after advancing a simulated clock instead of waiting.
 //
-// Passes about the whole database (lease rescue, promotion, expiry) run on one leader
+// Passes about the whole database (lease rescue, promotion, expiry, cron, retention) run on one leader
 // per database (Store::hold_leadership, tried once per run_pass). Passes about this
 // host: the periodic search for dead local processes' jobs runs in one process per
 // host and temp root (whoever holds an flock on <temp root>.host-checks.lock; the
@@ -43,6 +43,9 @@ class Maintenance {
   // Due cron entries enqueue their jobs (this process's pools are woken); returns the
   // jobs enqueued (not those a live unique key held back).
   std::vector<Job> fire_cron_entries();
+  // Finished jobs kept as long as their queue's retention says → deleted, with their
+  // history and logs, a batch per transaction; returns how many.
+  int64_t prune_finished_jobs();
   // Blocked jobs whose files now all exist → unblocked.
   int check_file_dependencies();
   // Ends runs under the temp root whose job is not running at that attempt: kills

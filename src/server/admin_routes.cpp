@@ -1,4 +1,5 @@
-// Routes for the overview: counts, queues (pause/resume), settings and throughput.
+// Routes for the overview: counts, queues (pause, limit, hold, retention), settings and
+// throughput.
 #include <algorithm>
 #include <climits>
 
@@ -49,6 +50,23 @@ std::optional<std::string> held_while_of(const Json& body) {
   return held_while.get<std::string>();
 }
 
+// {"completed": DUR, "failed": null, …}: for each final state named, how long its jobs
+// are kept (a duration string or seconds; null or "forever": until deleted by hand).
+RetentionChanges retention_changes_of(const Json& body) {
+  require_object_with(body, {"completed", "failed", "canceled", "expired"}, "a queue's retention");
+  RetentionChanges changes;
+  for (JobState state : kFinalStates) {
+    const std::string name(state_name(state));
+    if (!body.contains(name)) continue;
+    const Json& keep = body[name];
+    changes[state] = keep.is_null() || keep == "forever" ? std::nullopt : duration_member(body, name);
+  }
+  if (changes.empty()) {
+    throw Error::invalid_argument("name at least one of completed, failed, canceled, expired, with how long to keep them");
+  }
+  return changes;
+}
+
 // PUT /api/v1/settings/{key}: {"value": V} sets V; any other body is the value itself.
 Json setting_value_of(const Json& body) {
   if (body.is_object() && body.size() == 1 && body.contains("value")) return body["value"];
@@ -86,6 +104,15 @@ void add_admin_routes(Router& router, RouteContext& context) {
     const std::optional<std::string> held_while = held_while_of(body_json(request, *c));
     c->client->set_hold(queue, held_while);
     send_json(res, 200, {{"queue", queue}, {"held_while", held_while ? Json(*held_while) : Json(nullptr)}});
+  });
+  router.add("PUT", "/api/v1/queues/{name}/retention", [c](ApiRequest& request, httplib::Response& res) {
+    const std::string& queue = queue_name_of(request);
+    c->client->set_retention(queue, retention_changes_of(body_json(request, *c)));
+    std::map<JobState, Duration> retention;
+    for (const QueueInfo& info : c->client->queues()) {
+      if (info.name == queue) retention = info.retention;
+    }
+    send_json(res, 200, {{"queue", queue}, {"retention", retention_to_json(retention)}});
   });
   router.add("GET", "/api/v1/settings", [c](ApiRequest&, httplib::Response& res) {
     Json settings = Json::object();

@@ -309,7 +309,12 @@ std::vector<EventFrame> EventHub::queue_events() {
   for (const QueueInfo& queue : client_->queues()) {
     auto before = queues_.find(queue.name);
     // A queue not seen before started resumed, with no changes.
-    const QueueInfo was = before == queues_.end() ? QueueInfo{queue.name, false, 0, std::nullopt, std::nullopt} : before->second;
+    QueueInfo was;
+    if (before == queues_.end()) {
+      was.name = queue.name;
+    } else {
+      was = before->second;
+    }
     int64_t flips = queue.pause_changes - was.pause_changes;
     if (flips <= 0 && queue.paused != was.paused) flips = 1;
     // Each pause and resume since the last look is news, also when several came

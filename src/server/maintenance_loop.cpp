@@ -37,7 +37,7 @@ void MaintenanceLoop::stop() {
 }
 
 void MaintenanceLoop::run_pass() {
-  // Rescue of expired leases, promotion and expiry are the leader's; this host's dead
+  // Rescue of expired leases, promotion, expiry, cron and retention are the leader's; this host's dead
   // processes and file dependencies are every server's.
   // A failed try makes this pass a follower's: the host's passes still run, then the
   // error is reported (and counted by run()).
@@ -68,6 +68,12 @@ void MaintenanceLoop::run_pass() {
       }
     } catch (const Error& e) {
       log_.error("cron entries could not fire", {{"error", e.what()}});
+    }
+    try {
+      const int64_t pruned = maintenance_.prune_finished_jobs();
+      if (pruned > 0) log_.info("finished jobs deleted past their queue's retention", {{"jobs", pruned}});
+    } catch (const Error& e) {
+      log_.error("finished jobs could not be deleted past their queue's retention", {{"error", e.what()}});
     }
   }
   maintenance_.check_file_dependencies();

@@ -173,6 +173,13 @@ class Store {
   // and not paused (nullopt: never held). Persisted. kInvalidArgument for a hold that
   // would close a loop (a queue held, through others, while itself has work).
   virtual void set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) = 0;
+  // Merges `changes` into the queue's retention (see QueueInfo::retention). Persisted.
+  // kInvalidArgument for a state not final or a negative duration.
+  virtual void set_queue_retention(const std::string& queue, const RetentionChanges& changes, Time now) = 0;
+  // Deletes, as delete_job does, jobs that ended longer ago than their queue keeps jobs
+  // ending in that state (QueueInfo::retention), at most about `max_jobs` of them in
+  // one go; returns how many. 0 once none is due (or nearly: call it again next pass).
+  virtual int64_t prune_finished_jobs(Time now, int max_jobs) = 0;
   virtual std::vector<QueueInfo> list_queues() = 0;
   virtual Stats stats() = 0;
 

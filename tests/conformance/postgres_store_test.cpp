@@ -190,12 +190,16 @@ TEST_F(PostgresTest, MigrationGivesRunningJobsTheLengthOfTheirLease) {
   }
   RawSession raw(postgres_test_url().value());
   // Back to version 4, before the lease length (5) and what came after it (cron
-  // entries, ingested files, queue concurrency limits and holds).
+  // entries, ingested files, queue concurrency limits, holds and retention).
   raw.exec("ALTER TABLE " + schema_table("jobs") + " DROP COLUMN lease_us");
   raw.exec("DROP TABLE " + schema_table("cron_entries"));
   raw.exec("DROP TABLE " + schema_table("ingested_files"));
   raw.exec("ALTER TABLE " + schema_table("queues") + " DROP COLUMN concurrency_limit");
   raw.exec("ALTER TABLE " + schema_table("queues") + " DROP COLUMN held_while");
+  raw.exec("DROP INDEX " + schema_table("jobs_finished_by_queue"));
+  for (const char* column : {"keep_completed_us", "keep_failed_us", "keep_canceled_us", "keep_expired_us"}) {
+    raw.exec("ALTER TABLE " + schema_table("queues") + " DROP COLUMN " + column);
+  }
   raw.exec("DELETE FROM " + schema_table("quern_schema_migrations") + " WHERE version >= 5");
   auto store = open();
   JobHeartbeat beat;

@@ -22,6 +22,14 @@
 namespace quern {
 namespace {
 
+// Undoes migrations 7 and later (cron entries, ingested files, queue limits, holds and
+// retention), for tests that start from an older schema.
+const std::string kUndoMigrations7On =
+    " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit;"
+    " ALTER TABLE queues DROP COLUMN held_while; DROP TABLE job_prune_schedule;"
+    " ALTER TABLE queues DROP COLUMN keep_completed_us; ALTER TABLE queues DROP COLUMN keep_failed_us;"
+    " ALTER TABLE queues DROP COLUMN keep_canceled_us; ALTER TABLE queues DROP COLUMN keep_expired_us;";
+
 namespace fs = std::filesystem;
 
 #define EXPECT_QUERN_ERROR(statement, error_code)                                 \
@@ -334,9 +342,9 @@ TEST_F(SqliteOpen, MigrationIndexesTheTagsOfJobsAlreadyThere) {
     }
   }
   raw_exec(path,
-           "DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type;"
-           " ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;"
-           " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; ALTER TABLE queues DROP COLUMN held_while; PRAGMA user_version = 3;");
+           std::string("DROP TABLE job_tags; DROP INDEX jobs_by_queue; DROP INDEX jobs_by_type;")
+           + " ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;" +
+               kUndoMigrations7On + " PRAGMA user_version = 3;");
   auto store = open_store(path.string());
   JobFilter filter;
   filter.tag = "disc-7";
@@ -350,8 +358,8 @@ TEST_F(SqliteOpen, MigrationKeepsPausedQueuesAndCountsTheirChangesFromThere) {
   const fs::path path = dir_ / "quern.db";
   open_store(path.string())->set_queue_paused("bg", true, Time(std::chrono::seconds(1)));
   raw_exec(path,
-           "ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;"
-           " DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; ALTER TABLE queues DROP COLUMN held_while; PRAGMA user_version = 4;");
+           std::string("ALTER TABLE queues DROP COLUMN pause_changes; ALTER TABLE jobs DROP COLUMN lease_us;") +
+               kUndoMigrations7On + " PRAGMA user_version = 4;");
   auto store = open_store(path.string());
   ASSERT_EQ(store->list_queues().size(), 1u);
   EXPECT_TRUE(store->list_queues()[0].paused);
@@ -378,7 +386,7 @@ TEST_F(SqliteOpen, MigrationGivesRunningJobsTheLengthOfTheirLease) {
     params.now = start;
     attempt = store->claim_jobs(params).at(0).attempt;
   }
-  raw_exec(path, "ALTER TABLE jobs DROP COLUMN lease_us; DROP TABLE cron_entries; DROP TABLE ingested_files; ALTER TABLE queues DROP COLUMN concurrency_limit; ALTER TABLE queues DROP COLUMN held_while; PRAGMA user_version = 5;");
+  raw_exec(path, std::string("ALTER TABLE jobs DROP COLUMN lease_us;") + kUndoMigrations7On + " PRAGMA user_version = 5;");
   auto store = open_store(path.string());
   JobHeartbeat beat;
   beat.id = id;

@@ -217,6 +217,130 @@ TEST_P(StoreAdmin, DeleteFinishedJobsByStateAndAge) {
   expect_counts_match_jobs();
 }
 
+TEST_P(StoreAdmin, RetentionIsMergedPerFinalStateAndPersisted) {
+  auto retention_of = [&](const std::shared_ptr<Store>& store, const std::string& queue) {
+    for (const QueueInfo& info : store->list_queues()) {
+      if (info.name == queue) return info.retention;
+    }
+    return std::map<JobState, Duration>{};
+  };
+  store_->set_queue_retention("media", {{JobState::kCompleted, Duration::zero()}, {JobState::kFailed, 168h}}, now());
+  store_->set_queue_retention("media", {{JobState::kCanceled, 1h}, {JobState::kFailed, std::nullopt}}, now());
+  const std::map<JobState, Duration> expected = {{JobState::kCompleted, Duration::zero()}, {JobState::kCanceled, 1h}};
+  EXPECT_EQ(retention_of(store_, "media"), expected);
+  EXPECT_EQ(retention_of(open_store_again(), "media"), expected);
+  EXPECT_TRUE(retention_of(store_, "default").empty());
+  const std::vector<QueueInfo> before = store_->list_queues();
+  EXPECT_QUERN_ERROR(store_->set_queue_retention("media", {{JobState::kRunning, 1h}}, now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_retention("media", {{JobState::kCompleted, -1s}}, now()),
+                     ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_retention("media", {}, now()), ErrorCode::kInvalidArgument);
+  EXPECT_QUERN_ERROR(store_->set_queue_retention("", {{JobState::kCompleted, 1h}}, now()), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->list_queues().size(), before.size());
+  EXPECT_EQ(retention_of(store_, "media"), expected);
+}
+
+TEST_P(StoreAdmin, PruneDeletesEachQueuesJobsOnceTheyAreOlderThanItKeepsThem) {
+  store_->set_queue_retention("media", {{JobState::kCompleted, 1h}, {JobState::kFailed, 24h}}, now());
+  NewJob media = new_job("t", "media");
+  std::vector<JobId> completed;
+  for (int i = 0; i < 5; ++i) completed.push_back(enqueue(media).id);
+  const JobId failed = enqueue(media).id;
+  const JobId canceled = enqueue(media).id;
+  const JobId other_queue = enqueue(new_job("t", "mail")).id;
+  store_->cancel_job(canceled, now());
+  for (const Job& job : claim(7)) {
+    if (job.id == completed[0]) {
+      ASSERT_EQ(store_->append_log(job.id, job.attempt, "a line\n", now()), FinishStatus::kOk);
+    }
+    ASSERT_EQ(finish(job, job.id == failed ? FinishOutcome::kFail : FinishOutcome::kCompleted, "x"), FinishStatus::kOk);
+  }
+  ASSERT_FALSE(store_->read_log(completed[0], 0).empty());
+  const JobId pending = enqueue(media).id;
+
+  advance(59min);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  advance(2min);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 3), 3);  // at most the batch
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 2);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  for (JobId id : completed) {
+    EXPECT_FALSE(store_->get_job(id).has_value()) << id;
+    EXPECT_TRUE(store_->job_history(id).empty()) << id;
+    EXPECT_TRUE(store_->read_log(id, 0).empty()) << id;
+  }
+  for (JobId id : {failed, canceled, other_queue, pending}) EXPECT_TRUE(store_->get_job(id).has_value()) << id;
+  advance(23h);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 1);
+  EXPECT_FALSE(store_->get_job(failed).has_value());
+  for (JobId id : {canceled, other_queue, pending}) EXPECT_TRUE(store_->get_job(id).has_value()) << id;
+  expect_counts_match_jobs();
+}
+
+// A retention set or changed applies to jobs that ended before it, and never deletes a
+// job before its queue's current retention has passed.
+TEST_P(StoreAdmin, RetentionChangesApplyToJobsThatEndedBefore) {
+  std::vector<JobId> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(enqueue(new_job()).id);
+  for (const Job& job : claim(3)) ASSERT_EQ(finish(job, FinishOutcome::kCompleted), FinishStatus::kOk);
+  advance(2h);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);  // kept for ever so far
+  store_->set_queue_retention("default", {{JobState::kCompleted, 3h}}, now());
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  store_->set_queue_retention("default", {{JobState::kCompleted, 30min}}, now());
+  store_->set_queue_retention("default", {{JobState::kCompleted, 5h}}, now());  // grown again
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  advance(2h);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  advance(1h + 1s);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 3);
+  const JobId last = enqueue(new_job()).id;
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kCompleted), FinishStatus::kOk);
+  store_->set_queue_retention("default", {{JobState::kCompleted, std::nullopt}}, now());
+  advance(100h);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  EXPECT_EQ(get(last).state, JobState::kCompleted);
+  store_->set_queue_retention("default", {{JobState::kCompleted, Duration::zero()}}, now());
+  advance(1us);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 1);
+  expect_counts_match_jobs();
+}
+
+// A retried job is no longer finished: its old end does not count, its new one does.
+TEST_P(StoreAdmin, PruneLeavesARetriedJobAloneUntilItEndsAgain) {
+  store_->set_queue_retention("default", {{JobState::kFailed, 1h}}, now());
+  const JobId id = enqueue(new_job()).id;
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "x"), FinishStatus::kOk);
+  advance(30min);
+  store_->retry_job(id, now());
+  advance(31min);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  EXPECT_EQ(get(id).state, JobState::kAvailable);
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "x"), FinishStatus::kOk);
+  advance(59min);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 0);
+  advance(2min);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 1);
+  expect_counts_match_jobs();
+}
+
+// A job that failed with dependents still blocked: pruning it cancels them, as rm does.
+TEST_P(StoreAdmin, PruningAJobThatDidNotCompleteCancelsItsBlockedDependents) {
+  store_->set_queue_retention("default", {{JobState::kFailed, Duration::zero()}}, now());
+  const JobId parent = enqueue(new_job()).id;
+  NewJob child = new_job();
+  child.depends_on = {parent};
+  child.on_dependency_failure = OnDependencyFailure::kStayBlocked;
+  const JobId dependent = enqueue(child).id;
+  ASSERT_EQ(finish(claim_one(), FinishOutcome::kFail, "x"), FinishStatus::kOk);
+  EXPECT_EQ(get(dependent).state, JobState::kBlocked);
+  advance(1s);
+  EXPECT_EQ(store_->prune_finished_jobs(now(), 100), 1);
+  EXPECT_FALSE(store_->get_job(parent).has_value());
+  EXPECT_EQ(get(dependent).state, JobState::kCanceled);
+  expect_counts_match_jobs();
+}
+
 TEST_P(StoreAdmin, SetPriorityChangesClaimOrder) {
   const JobId a = enqueue(new_job()).id;
   const JobId b = enqueue(new_job()).id;

@@ -69,6 +69,9 @@ TEST(CliLimit, ShowsSetsAndRemovesAQueuesLimit) {
   const Json stats = Json::parse(cli.run({"stats", "--json"}).out);
   EXPECT_EQ(stats["queues"][0]["name"], "gpu");
   EXPECT_EQ(stats["queues"][0]["concurrency_limit"], 2);
+  const std::string table = cli.run({"stats"}).out;
+  EXPECT_NE(table.find("LIMIT"), std::string::npos) << table;
+  EXPECT_EQ(table.find("HELD WHILE"), std::string::npos) << table;
   EXPECT_EQ(cli.run({"limit", "gpu", "none"}).out, "queue gpu: no limit\n");
   EXPECT_TRUE(Json::parse(cli.run({"limit", "gpu", "--json"}).out)["concurrency_limit"].is_null());
   for (const auto& args : std::vector<std::vector<std::string>>{
@@ -89,6 +92,9 @@ TEST(CliHold, BackgroundWaitsWhileForegroundHasWork) {
   EXPECT_EQ(Json::parse(cli.run({"hold", "background", "--json"}).out),
             (Json{{"queue", "background"}, {"held_while", "foreground"}}));
   EXPECT_EQ(Json::parse(cli.run({"stats", "--json"}).out)["queues"][0]["held_while"], "foreground");
+  const std::string table = cli.run({"stats"}).out;
+  EXPECT_NE(table.find("HELD WHILE"), std::string::npos) << table;
+  EXPECT_NE(table.find("foreground"), std::string::npos) << table;
   expect_one_error_line(cli.run({"hold", "foreground", "--while", "background"}), 2, "a loop");
   expect_one_error_line(cli.run({"hold", "background", "--while", "background"}), 2, "itself");
   expect_one_error_line(cli.run({"hold", "background", "--while", "x", "--none"}), 2, "both");
@@ -109,6 +115,43 @@ TEST(CliHold, BackgroundWaitsWhileForegroundHasWork) {
   const std::string lines((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(lines, "fg-start\nfg-end\nbg-start\nbg-end\n");
   EXPECT_EQ(cli.run({"hold", "background", "--none"}).out, "queue background: not held\n");
+}
+
+TEST(CliRetain, ShowsSetsAndHonoursAQueuesRetention) {
+  QuernCli cli;
+  EXPECT_EQ(cli.run({"retain", "scratch"}).out,
+            "queue scratch keeps finished jobs: completed forever, failed forever, canceled forever, expired forever\n");
+  const CliResult set = cli.run({"retain", "scratch", "--final", "7d", "--completed", "0s"});
+  EXPECT_EQ(set.status, 0) << set.err;
+  EXPECT_EQ(set.out, "queue scratch keeps finished jobs: completed 0s, failed 7d, canceled 7d, expired 7d\n");
+  EXPECT_EQ(cli.run({"retain", "scratch", "--canceled", "forever"}).out,
+            "queue scratch keeps finished jobs: completed 0s, failed 7d, canceled forever, expired 7d\n");
+  const Json expected = {{"queue", "scratch"},
+                         {"retention", {{"completed", 0}, {"failed", 604800}, {"canceled", nullptr}, {"expired", 604800}}}};
+  EXPECT_EQ(Json::parse(cli.run({"retain", "scratch", "--json"}).out), expected);
+  EXPECT_EQ(Json::parse(cli.run({"stats", "--json"}).out)["queues"][0]["retention"], expected["retention"]);
+  for (const auto& args : std::vector<std::vector<std::string>>{{"retain"},
+                                                                {"retain", "scratch", "--completed", "soon"},
+                                                                {"retain", "scratch", "--failed", "-1s"},
+                                                                {"retain", "scratch", "--final", "7"},
+                                                                {"retain", "", "--completed", "1h"},
+                                                                {"retain", "scratch", "--running", "1h"}}) {
+    expect_one_error_line(cli.run(args), 2, QuernCli::join(args));
+  }
+  EXPECT_EQ(Json::parse(cli.run({"retain", "scratch", "--json"}).out), expected);  // unchanged
+
+  // A worker (the maintenance leader) deletes the completed job; the other queue keeps its own.
+  const int64_t dropped = cli.add({"--queue", "scratch", "--", "true"});
+  const int64_t kept = cli.add({"--", "true"});
+  auto worker = cli.start_worker({});
+  EXPECT_EQ(cli.run({"wait", "--timeout", "30s", std::to_string(kept)}).status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (cli.run({"show", std::to_string(dropped)}).status != 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(cli.run({"show", std::to_string(dropped)}).status, 3);
+  EXPECT_EQ(worker->stop(), 0);
+  EXPECT_EQ(cli.json({"show", std::to_string(kept)})["state"], "completed");
 }
 
 // A worker with room for three runs one job of a queue limited to one at a time: each

@@ -157,8 +157,10 @@ TEST(CliStats, CountsByStateTotalAndPerQueue) {
   ASSERT_TRUE(stats["queues"].is_array());
   Json bg;
   for (const Json& queue : stats["queues"]) {
-    EXPECT_EQ(queue.size(), 5u);  // name, paused, concurrency_limit, held_while, states
+    EXPECT_EQ(queue.size(), 6u);  // name, paused, concurrency_limit, held_while, retention, states
     EXPECT_TRUE(queue["concurrency_limit"].is_null());
+    EXPECT_EQ(queue["retention"],
+              Json({{"completed", nullptr}, {"failed", nullptr}, {"canceled", nullptr}, {"expired", nullptr}}));
     if (queue["name"] == "bg") bg = queue;
   }
   ASSERT_TRUE(bg.is_object()) << stats.dump();

@@ -105,6 +105,44 @@ TEST(HttpAdmin, AQueueIsHeldWhileAnotherHasWork) {
   EXPECT_EQ(server.request("PUT", "/api/v1/queues/bg/hold", R"({"held_while":null})").json()["held_while"], nullptr);
 }
 
+// Retention set over HTTP is merged per state, listed with the queue, and the server's
+// maintenance deletes a completed job of a queue that keeps none.
+TEST(HttpAdmin, AQueuesRetentionIsSetListedAndHonoured) {
+  QuernServer server({"--concurrency", "0"});
+  const HttpResult set = server.request("PUT", "/api/v1/queues/scratch/retention", R"({"completed":"0s","failed":"7d"})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  const Json expected = {{"completed", 0}, {"failed", 604800}, {"canceled", nullptr}, {"expired", nullptr}};
+  EXPECT_EQ(set.json(), Json({{"queue", "scratch"}, {"retention", expected}}));
+  const HttpResult merged = server.request("PUT", "/api/v1/queues/scratch/retention", R"({"canceled":90.5})");
+  EXPECT_EQ(merged.json()["retention"]["canceled"], 90.5);
+  EXPECT_EQ(merged.json()["retention"]["failed"], 604800);
+  for (const char* body : {R"({})", R"({"completed":"soon"})", R"({"completed":-1})", R"({"running":"1h"})",
+                           R"({"completed":true})", R"([])", R"("1h")"}) {
+    const HttpResult bad = server.request("PUT", "/api/v1/queues/scratch/retention", body);
+    EXPECT_EQ(bad.status, 400) << body << " → " << bad.body;
+  }
+  const HttpResult forever = server.request("PUT", "/api/v1/queues/scratch/retention", R"({"canceled":null,"failed":"forever"})");
+  EXPECT_EQ(forever.json()["retention"], Json({{"completed", 0}, {"failed", nullptr}, {"canceled", nullptr}, {"expired", nullptr}}));
+  EXPECT_EQ(server.get("/api/v1/queues").json()["queues"][0]["retention"]["completed"], 0);
+  EXPECT_EQ(server.get("/api/v1/stats").json()["queues"][0]["retention"]["completed"], 0);
+
+  const int64_t kept = server.enqueue({{"type", "a"}, {"queue", "keep"}})["id"];
+  const int64_t dropped = server.enqueue({{"type", "a"}, {"queue", "scratch"}})["id"];
+  const Json leased = server.post("/api/v1/leases", {{"worker", "w"}, {"max", 10}}).json();
+  ASSERT_EQ(leased["jobs"].size(), 2u);
+  for (const Json& job : leased["jobs"]) {
+    const std::string done = "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/complete";
+    ASSERT_EQ(server.post(done, {{"attempt", 1}}).status, 200);
+  }
+  const std::string dropped_path = "/api/v1/jobs/" + std::to_string(dropped);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.get(dropped_path).status != 404 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(server.get(dropped_path).status, 404);
+  EXPECT_EQ(server.get("/api/v1/jobs/" + std::to_string(kept)).json()["state"], "completed");
+}
+
 TEST(HttpAdmin, SettingsTakeAValueOrAValueObject) {
   QuernServer server({"--concurrency", "0"});
   const HttpResult missing = server.get("/api/v1/settings/phase.enrich");

@@ -130,6 +130,62 @@ TEST_F(MaintenanceLeaderTest, OnlyTheLeaderFiresCronEntries) {
   EXPECT_EQ(entries[0].last_job_id, std::optional<JobId>(jobs[0].id));
 }
 
+// Retention set through a Client: the leader's pass deletes each queue's finished jobs
+// once they are older than that queue keeps them, per state, and a follower's pass
+// deletes nothing. A backlog larger than a batch goes in one pass.
+TEST_F(MaintenanceLeaderTest, OnlyTheLeaderDeletesFinishedJobsPastTheirQueuesRetention) {
+  Client client(first_store_, clock_);
+  client.set_retention("media", {{JobState::kCompleted, 1h}, {JobState::kFailed, 24h}});
+  client.set_retention("scratch", {{JobState::kCompleted, Duration::zero()}});
+  Maintenance first(first_store_, clock_, dir_ / "tmp-1");
+  Maintenance second(second_store_, clock_, dir_ / "tmp-2");
+  first.run_pass();
+  ASSERT_TRUE(first.is_leader());
+
+  auto run_all = [&](const std::string& queue, int n, FinishOutcome outcome) {
+    std::vector<NewJob> jobs(n);
+    for (auto& job : jobs) {
+      job.type = "t";
+      job.queue = queue;
+    }
+    first_store_->enqueue_jobs(jobs, clock_->now());
+    ClaimParams params;
+    params.owner = "another-host/-/-/-/1/1";
+    params.queues = {queue};
+    params.max = n;
+    params.now = clock_->now();
+    std::vector<JobFinish> finishes;
+    std::vector<JobId> ids;
+    for (const Job& job : first_store_->claim_jobs(params)) {
+      finishes.push_back({job.id, job.attempt, outcome, nullptr, "x", {}});
+      ids.push_back(job.id);
+    }
+    first_store_->finish_jobs(finishes, clock_->now());
+    return ids;
+  };
+  const auto media_done = run_all("media", 3, FinishOutcome::kCompleted);
+  const auto media_failed = run_all("media", 2, FinishOutcome::kFail);
+  const auto kept_for_ever = run_all("default", 2, FinishOutcome::kCompleted);
+  const auto scratch = run_all("scratch", 2500, FinishOutcome::kCompleted);
+  ASSERT_EQ(scratch.size(), 2500u);
+
+  clock_->advance(1s);
+  second.run_pass();
+  EXPECT_EQ(client.stats().total(JobState::kCompleted), 2505) << "a follower deleted jobs";
+  first.run_pass();
+  EXPECT_EQ(client.stats().total(JobState::kCompleted), 5);  // zero retention: the next pass
+  EXPECT_FALSE(client.store()->get_job(scratch.back()).has_value());
+
+  clock_->advance(1h);
+  first.run_pass();
+  for (JobId id : media_done) EXPECT_FALSE(first_store_->get_job(id).has_value()) << id;
+  for (JobId id : media_failed) EXPECT_EQ(state_of(id), JobState::kFailed) << id;
+  clock_->advance(23h);
+  first.run_pass();
+  for (JobId id : media_failed) EXPECT_FALSE(first_store_->get_job(id).has_value()) << id;
+  for (JobId id : kept_for_ever) EXPECT_EQ(state_of(id), JobState::kCompleted) << id;
+}
+
 // An entry that cannot fire (a template this Quern cannot read) is reported, and the
 // rest of the pass still runs.
 TEST_F(MaintenanceLeaderTest, ACronEntryThatCannotFireDoesNotHoldUpThePass) {

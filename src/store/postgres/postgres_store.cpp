@@ -21,6 +21,7 @@
 #include "store/postgres/schema.h"
 #include "store/postgres/statements.h"
 #include "store/queue_hold.h"
+#include "store/queue_retention.h"
 #include "store/run_end.h"
 
 namespace quern::postgres {
@@ -687,14 +688,70 @@ void PostgresStore::set_queue_hold(const std::string& queue, std::optional<std::
   });
 }
 
+namespace {
+
+// The retention columns of row `row`, from column `first` on.
+RetentionColumns read_retention_columns(const Result& r, int row, int first) {
+  RetentionColumns columns;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const int column = first + static_cast<int>(i);
+    if (!r.is_null(row, column)) columns[i] = r.int64(row, column);
+  }
+  return columns;
+}
+
+}  // namespace
+
+void PostgresStore::set_queue_retention(const std::string& queue, const RetentionChanges& changes, Time now) {
+  check_retention_changes(queue, changes);
+  write([&](Transaction& txn) {
+    RetentionColumns columns;
+    Result current = txn.write(kLockQueueRetention, Params().add(queue));
+    if (current.rows() > 0) columns = read_retention_columns(current, 0, 0);
+    columns = apply_retention_changes(columns, changes);
+    Params params;
+    params.add(queue).add(now);
+    for (const auto& column : columns) params.add(column);
+    txn.write(kSetQueueRetention, params);
+  });
+}
+
+// Each queue and state that keeps jobs for a while, in a transaction of its own, found
+// by jobs_finished_by_queue.
+int64_t PostgresStore::prune_finished_jobs(Time now, int max_jobs) {
+  int64_t deleted = 0;
+  for (const QueueInfo& queue : list_queues()) {
+    for (const auto& [state, keep] : queue.retention) {
+      if (deleted >= max_jobs) return deleted;
+      deleted += write([&](Transaction& txn) {
+        Result r = txn.write(kDeleteJobsFinishedBefore, Params()
+                                                            .add(queue.name)
+                                                            .add(stored_state(state))
+                                                            .add(now - keep)
+                                                            .add(static_cast<int64_t>(max_jobs - deleted)));
+        if (r.rows() == 0) return int64_t{0};
+        std::vector<JobId> ids;
+        ids.reserve(r.rows());
+        for (int i = 0; i < r.rows(); ++i) ids.push_back(r.int64(i, 0));
+        txn.count(queue.name, state, -static_cast<int64_t>(ids.size()));
+        if (state != JobState::kCompleted) cancel_dependents_of_deleted(txn, ids, now);
+        delete_job_rows(txn, ids);
+        return static_cast<int64_t>(ids.size());
+      });
+    }
+  }
+  return deleted;
+}
+
 std::vector<QueueInfo> PostgresStore::list_queues() {
   return read([&](Connection& db) {
-    Result r = db.exec(kSelectQueues);
+    Result r = db.exec(kSelectQueueInfos);
     std::vector<QueueInfo> queues;
     for (int i = 0; i < r.rows(); ++i) {
       queues.push_back({r.text(i, 0), r.boolean(i, 1), r.int64(i, 2),
                         r.is_null(i, 3) ? std::nullopt : std::optional<int>(r.integer(i, 3)),
-                        r.is_null(i, 4) ? std::nullopt : std::optional<std::string>(r.text(i, 4))});
+                        r.is_null(i, 4) ? std::nullopt : std::optional<std::string>(r.text(i, 4)),
+                        retention_of(read_retention_columns(r, i, 5))});
     }
     return queues;
   });

@@ -224,6 +224,19 @@ constexpr Migration kPgMigrations[] = {
   -- The queue whose work holds a queue back (NULL: none); claims read it.
   ALTER TABLE queues ADD COLUMN held_while text;
 )sql"},
+    {"queue retention", R"sql(
+  -- How long each queue's finished jobs are kept, per final state (NULL: until deleted
+  -- by hand). The maintenance leader finds the jobs due by queue, state and finish time,
+  -- so the index of finished jobs leads with the queue (clearing a state of every queue
+  -- walks jobs_by_state instead).
+  ALTER TABLE queues ADD COLUMN keep_completed_us bigint;
+  ALTER TABLE queues ADD COLUMN keep_failed_us bigint;
+  ALTER TABLE queues ADD COLUMN keep_canceled_us bigint;
+  ALTER TABLE queues ADD COLUMN keep_expired_us bigint;
+  DROP INDEX IF EXISTS jobs_finished;
+  CREATE INDEX jobs_finished_by_queue ON jobs (queue, state, finished_at)
+    WHERE state IN ('completed', 'failed', 'canceled', 'expired');
+)sql"},
 };
 
 // FNV-1a: the same 64-bit key in every process, for advisory locks.

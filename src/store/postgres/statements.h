@@ -426,15 +426,43 @@ inline constexpr Statement kSetQueuePaused{"quern_set_queue_paused", R"sql(
     pause_changes = queues.pause_changes + (queues.paused <> excluded.paused)::int
 )sql"};
 
-inline constexpr Statement kSelectQueues{
-    "quern_select_queues", "SELECT name, paused, pause_changes, concurrency_limit, held_while FROM queues ORDER BY name"};
-
 inline constexpr Statement kSelectQueueHeldWhile{"quern_select_queue_held_while",
                                                  "SELECT held_while FROM queues WHERE name = $1"};
 
 inline constexpr Statement kSetQueueHold{"quern_set_queue_hold", R"sql(
   INSERT INTO queues (name, paused, updated_at, held_while) VALUES ($1, false, $2, $3)
   ON CONFLICT (name) DO UPDATE SET held_while = excluded.held_while, updated_at = excluded.updated_at
+)sql"};
+
+// Every queue with its pause, limit, hold and retention (columns in kFinalStates order).
+inline constexpr Statement kSelectQueueInfos{"quern_select_queue_infos", R"sql(
+  SELECT name, paused, pause_changes, concurrency_limit, held_while,
+         keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us
+  FROM queues ORDER BY name
+)sql"};
+
+inline constexpr Statement kLockQueueRetention{"quern_lock_queue_retention", R"sql(
+  SELECT keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us FROM queues WHERE name = $1 FOR UPDATE
+)sql"};
+
+inline constexpr Statement kSetQueueRetention{"quern_set_queue_retention", R"sql(
+  INSERT INTO queues (name, paused, updated_at, keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us)
+  VALUES ($1, false, $2, $3, $4, $5, $6)
+  ON CONFLICT (name) DO UPDATE SET
+    keep_completed_us = excluded.keep_completed_us, keep_failed_us = excluded.keep_failed_us,
+    keep_canceled_us = excluded.keep_canceled_us, keep_expired_us = excluded.keep_expired_us,
+    updated_at = excluded.updated_at
+)sql"};
+
+// At most $4 jobs of queue $1 that ended in state $2 before $3, earliest first, deleted
+// (rows another transaction holds are left for the next pass).
+inline constexpr Statement kDeleteJobsFinishedBefore{"quern_delete_jobs_finished_before", R"sql(
+  DELETE FROM jobs WHERE id IN (
+    SELECT id FROM jobs
+    WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND queue = $1 AND state = $2
+      AND finished_at < $3::bigint
+    ORDER BY finished_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+  RETURNING id
 )sql"};
 
 inline constexpr Statement kSetQueueConcurrencyLimit{"quern_set_queue_concurrency_limit", R"sql(

@@ -207,6 +207,21 @@ constexpr Migration kMigrations[] = {
     {"queue holds", R"sql(
   ALTER TABLE queues ADD COLUMN held_while TEXT;
 )sql"},
+    // 11: how long each queue's finished jobs are kept, per final state (NULL: until
+    // deleted by hand), and when each finished job of a queue that keeps them for a
+    // while is due to go. A schedule, not an index on jobs: an index on finished_at
+    // would cost every finish (~10% of the drain), also of queues that keep everything.
+    {"queue retention", R"sql(
+  ALTER TABLE queues ADD COLUMN keep_completed_us INTEGER;
+  ALTER TABLE queues ADD COLUMN keep_failed_us INTEGER;
+  ALTER TABLE queues ADD COLUMN keep_canceled_us INTEGER;
+  ALTER TABLE queues ADD COLUMN keep_expired_us INTEGER;
+  CREATE TABLE job_prune_schedule (
+    prune_at INTEGER NOT NULL,
+    job_id INTEGER NOT NULL,
+    PRIMARY KEY (prune_at, job_id)
+  ) WITHOUT ROWID;
+)sql"},
 };
 
 struct DatabaseIdentity {

@@ -14,6 +14,7 @@
 #include "core/job_actions.h"
 #include "quern/error.h"
 #include "store/queue_hold.h"
+#include "store/queue_retention.h"
 #include "store/run_end.h"
 #include "store/sqlite/cron_entries.h"
 #include "store/sqlite/job_claim.h"
@@ -656,14 +657,92 @@ void SqliteStore::set_queue_hold(const std::string& queue, std::optional<std::st
   });
 }
 
+namespace {
+
+// The retention columns of a row, from column `first` on.
+RetentionColumns read_retention_columns(Statement& q, int first) {
+  RetentionColumns columns;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const int column = first + static_cast<int>(i);
+    if (!q.is_null(column)) columns[i] = q.int64(column);
+  }
+  return columns;
+}
+
+}  // namespace
+
+void SqliteStore::set_queue_retention(const std::string& queue, const RetentionChanges& changes, Time now) {
+  check_retention_changes(queue, changes);
+  write([&](WriteTransaction& txn) {
+    RetentionColumns columns;
+    {
+      auto q = txn.db().prepare(kSelectQueueRetention);
+      q->bind(1, queue);
+      if (q->step()) columns = read_retention_columns(*q, 0);
+    }
+    columns = apply_retention_changes(columns, changes);
+    auto q = txn.db().prepare(kSetQueueRetention);
+    q->bind(1, queue).bind(2, now);
+    for (size_t i = 0; i < columns.size(); ++i) q->bind(3 + static_cast<int>(i), columns[i]);
+    q->run();
+    txn.note_queue_row(queue);
+    txn.forget_retention();
+    // Jobs that ended before are due too (an entry that comes due early is moved on).
+    for (const auto& [state, keep] : changes) {
+      if (!keep) continue;
+      auto schedule = txn.db().prepare(kScheduleFinishedJobsOfQueue);
+      schedule->bind(1, queue).bind(2, stored_state(state)).bind(3, static_cast<int64_t>(keep->count())).run();
+    }
+  });
+}
+
+int64_t SqliteStore::prune_finished_jobs(Time now, int max_jobs) {
+  return write([&](WriteTransaction& txn) {
+    std::vector<std::pair<int64_t, JobId>> due;
+    {
+      auto q = txn.db().prepare(kSelectDuePrunes);
+      q->bind(1, now).bind(2, static_cast<int64_t>(max_jobs));
+      while (q->step()) due.emplace_back(q->int64(0), q->int64(1));
+    }
+    int64_t deleted = 0;
+    for (const auto& [prune_at, id] : due) {
+      txn.db().prepare(kDeletePruneEntry)->bind(1, prune_at).bind(2, id).run();
+      std::string queue;
+      JobState state;
+      Time finished_at;
+      {
+        auto q = txn.db().prepare(kSelectJobEnd);
+        q->bind(1, id);
+        if (!q->step() || q->is_null(2)) continue;  // gone, or retried since
+        queue = q->text(0);
+        state = parse_stored_state(q->text_view(1));
+        finished_at = q->time(2);
+      }
+      // Retried since (a later end has an entry of its own).
+      if (!is_final(state)) continue;
+      const auto keep = txn.kept_for(queue, state);
+      if (!keep) continue;  // kept for ever now
+      if (finished_at + *keep <= now) {
+        delete_job_rows(txn, id, queue, state, now);
+        ++deleted;
+      } else {
+        // The retention grew since this entry was made.
+        txn.db().prepare(kSchedulePrune)->bind(1, finished_at + *keep).bind(2, id).run();
+      }
+    }
+    return deleted;
+  });
+}
+
 std::vector<QueueInfo> SqliteStore::list_queues() {
   auto db = readers_->acquire();
-  auto q = db->prepare(kSelectQueues);
+  auto q = db->prepare(kSelectQueueInfos);
   std::vector<QueueInfo> queues;
   while (q->step()) {
     queues.push_back({q->text(0), q->int64(1) != 0, q->int64(2),
                       q->is_null(3) ? std::nullopt : std::optional<int>(q->integer(3)),
-                      q->is_null(4) ? std::nullopt : std::optional<std::string>(q->text(4))});
+                      q->is_null(4) ? std::nullopt : std::optional<std::string>(q->text(4)),
+                      retention_of(read_retention_columns(*q, 5))});
   }
   return queues;
 }

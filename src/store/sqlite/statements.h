@@ -96,6 +96,13 @@ inline constexpr const char* kSelectJobTransitionInfo = R"sql(
 inline constexpr const char* kSelectQueues =
     "SELECT name, paused, pause_changes, concurrency_limit, held_while FROM queues ORDER BY name";
 
+// kSelectQueues and each queue's retention (columns in kFinalStates order).
+inline constexpr const char* kSelectQueueInfos = R"sql(
+  SELECT name, paused, pause_changes, concurrency_limit, held_while,
+         keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us
+  FROM queues ORDER BY name
+)sql";
+
 // Whether queue ?1 has work that holds back the queues held while it: a running job, or
 // an available one while it is not paused.
 inline constexpr const char* kQueueHasWorkToRun = R"sql(
@@ -320,6 +327,49 @@ inline constexpr const char* kSetQueueHold = R"sql(
   INSERT INTO queues (name, paused, updated_at, held_while) VALUES (?1, 0, ?2, ?3)
   ON CONFLICT (name) DO UPDATE SET held_while = excluded.held_while, updated_at = excluded.updated_at
 )sql";
+
+inline constexpr const char* kSelectQueueRetention = R"sql(
+  SELECT keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us FROM queues WHERE name = ?1
+)sql";
+
+inline constexpr const char* kSetQueueRetention = R"sql(
+  INSERT INTO queues (name, paused, updated_at, keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us)
+  VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)
+  ON CONFLICT (name) DO UPDATE SET
+    keep_completed_us = excluded.keep_completed_us, keep_failed_us = excluded.keep_failed_us,
+    keep_canceled_us = excluded.keep_canceled_us, keep_expired_us = excluded.keep_expired_us,
+    updated_at = excluded.updated_at
+)sql";
+
+// The queues that keep some finished jobs for a while only (retention columns as above).
+inline constexpr const char* kSelectRetainingQueues = R"sql(
+  SELECT name, keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us FROM queues
+  WHERE keep_completed_us IS NOT NULL OR keep_failed_us IS NOT NULL OR keep_canceled_us IS NOT NULL
+     OR keep_expired_us IS NOT NULL
+)sql";
+
+// --- retention: job_prune_schedule says when a finished job is due to be deleted;
+// an entry is checked against the job and the queue's retention when it comes due.
+
+inline constexpr const char* kSchedulePrune = R"sql(
+  INSERT OR IGNORE INTO job_prune_schedule (prune_at, job_id) VALUES (?1, ?2)
+)sql";
+
+// Every job of queue ?1 that ended in state ?2, due ?3 after it ended (a retention set
+// or changed applies to the jobs that ended before too).
+inline constexpr const char* kScheduleFinishedJobsOfQueue = R"sql(
+  INSERT OR IGNORE INTO job_prune_schedule (prune_at, job_id)
+  SELECT finished_at + ?3, id FROM jobs INDEXED BY jobs_by_state
+  WHERE state = ?2 AND queue = ?1 AND finished_at IS NOT NULL
+)sql";
+
+inline constexpr const char* kSelectDuePrunes = R"sql(
+  SELECT prune_at, job_id FROM job_prune_schedule WHERE prune_at <= ?1 ORDER BY prune_at LIMIT ?2
+)sql";
+
+inline constexpr const char* kDeletePruneEntry = "DELETE FROM job_prune_schedule WHERE prune_at = ?1 AND job_id = ?2";
+
+inline constexpr const char* kSelectJobEnd = "SELECT queue, state, finished_at FROM jobs WHERE id = ?1";
 
 // A queue starts resumed, so creating it paused is its first change.
 inline constexpr const char* kSetQueuePaused = R"sql(

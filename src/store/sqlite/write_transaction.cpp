@@ -24,6 +24,29 @@ void WriteTransaction::record_move(JobId id, const std::string& queue, std::opti
     const int64_t micros = to_micros(at);
     write_finishes_.push_back({micros - micros % kMicrosPerMinute, to});
   }
+  if (is_final(to)) {
+    if (const auto keep = kept_for(queue, to)) {
+      auto q = db_.prepare(kSchedulePrune);
+      q->bind(1, to_micros(at + *keep)).bind(2, id).run();
+    }
+  }
+}
+
+std::optional<Duration> WriteTransaction::kept_for(const std::string& queue, JobState state) {
+  if (!retention_) {
+    retention_.emplace();
+    auto q = db_.prepare(kSelectRetainingQueues);
+    while (q->step()) {
+      RetentionColumns columns;
+      for (size_t i = 0; i < columns.size(); ++i) {
+        if (!q->is_null(static_cast<int>(i) + 1)) columns[i] = q->int64(static_cast<int>(i) + 1);
+      }
+      retention_->emplace(q->text(0), columns);
+    }
+  }
+  const auto found = retention_->find(queue);
+  if (found == retention_->end()) return std::nullopt;
+  return quern::kept_for(found->second, state);
 }
 
 void WriteTransaction::count(const std::string& queue, JobState state, int64_t delta) {

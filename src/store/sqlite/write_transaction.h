@@ -1,6 +1,7 @@
 // What a write sees while it runs inside a group-committed batch: the writer
 // connection, and the bookkeeping every job move needs (a history entry, the
-// queue_counts delta, the queue's row).
+// queue_counts delta, the queue's row, and for a job that ends in a queue that keeps
+// such jobs for a while, when it is due to be deleted).
 //
 // queue_counts deltas, finishes per minute and new queue names are kept in memory per
 // write and applied once per batch, so a batch of N moves costs one upsert per (queue,
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "quern/job.h"
+#include "store/queue_retention.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/multi_row.h"
 #include "store/sqlite/statements.h"
@@ -37,6 +39,11 @@ class WriteTransaction {
   // the count delta of its queue.
   void record_move(JobId id, const std::string& queue, std::optional<JobState> from, JobState to, int attempt,
                    Time at, std::string_view detail);
+  // How long `queue` keeps jobs that end in `state` (nullopt: until deleted by hand), as
+  // the queues table says in this batch.
+  std::optional<Duration> kept_for(const std::string& queue, JobState state);
+  // A write changed a queue's retention: read it again.
+  void forget_retention() { retention_.reset(); }
   // Adds `delta` jobs in `state` to `queue`'s count (negative for deleted jobs).
   void count(const std::string& queue, JobState state, int64_t delta);
   // Makes sure `queue` has its row in `queues`.
@@ -96,6 +103,8 @@ class WriteTransaction {
   std::map<std::pair<std::string, JobState>, int64_t> batch_counts_;
   std::unordered_set<std::string> batch_queues_;
   std::map<std::pair<int64_t, JobState>, int64_t> batch_finishes_;
+  // The queues that keep some finished jobs for a while, read at the first need.
+  std::optional<std::map<std::string, RetentionColumns, std::less<>>> retention_;
 };
 
 }  // namespace quern::sqlite
