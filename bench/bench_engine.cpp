@@ -8,7 +8,11 @@
 // a time into an idle pool while D jobs wait in the table, due tomorrow.
 //
 //   bench_engine [--dir DIR] [--depths 1000,100000,1000000] [--threads 1,4,16]
-//                [--durability full|normal] [--latency-samples 300]
+//                [--durability full|normal] [--latency-samples 300] [--keep-completed DUR]
+//
+// --keep-completed: the drained queue keeps its completed jobs for DUR (retention), so
+// the drain pays for scheduling their deletion; after each depth, the deletion of all
+// of them is timed (jobs/s), as the maintenance leader does it.
 //   bench_engine --peer-workload [--dir DIR]   # one JSON line, as ../shared/peers prints
 //   … --db postgres://USER@HOST:PORT/DB        # on PostgreSQL: a new schema per run
 #include <sys/resource.h>
@@ -29,6 +33,7 @@
 #include <fmt/core.h>
 
 #include "bench_numbers.h"
+#include "core/duration.h"
 #include "quern/client.h"
 #include "quern/worker_pool.h"
 #include "store/store.h"
@@ -51,6 +56,7 @@ struct Settings {
   int latency_samples = 300;
   bool peer_workload = false;
   std::string postgres_url;  // empty: SQLite files under `dir`
+  std::optional<quern::Duration> keep_completed;
 };
 
 double seconds_since(Steady::time_point start) {
@@ -194,12 +200,21 @@ void run_depths(const Settings& s) {
              "drain jobs/s", "lat p50 ms", "lat p99 ms", "rss MB");
   for (int depth : s.depths) {
     auto client = fresh_client(s, "depth-" + std::to_string(depth));
+    if (s.keep_completed) client->set_retention("bench", {{quern::JobState::kCompleted, *s.keep_completed}});
     const int rounds = std::max(1, 100000 / depth);
     for (int threads : s.threads) {
       const Rates rates = enqueue_and_drain(client, threads, depth, rounds);
       fmt::print("{:>9} {:>16.0f} {:>8} {:>14.0f} {:>12} {:>12} {:>8.1f}\n", depth, rates.enqueue, threads, rates.drain,
                  "", "", rss_mb());
       std::fflush(stdout);
+    }
+    if (s.keep_completed) {
+      // As the maintenance leader prunes (batches of 1000), once every job is due.
+      const quern::Time due = client->clock().now() + *s.keep_completed + std::chrono::seconds(1);
+      const auto start = Steady::now();
+      int64_t pruned = 0;
+      for (int64_t n = 1; n > 0; pruned += n) n = client->store()->prune_finished_jobs(due, 1000);
+      fmt::print("{:>9} pruned {} completed jobs at {:.0f} jobs/s\n", depth, pruned, pruned / seconds_since(start));
     }
     // Latency with `depth` jobs in the table, scheduled for tomorrow (in the store,
     // not claimable): what a worker pays to find the one ready job among many.
@@ -256,11 +271,13 @@ int main(int argc, char** argv) {
       s.latency_samples = std::stoi(argv[++i]);
     } else if (arg("--db")) {
       s.postgres_url = argv[++i];
+    } else if (arg("--keep-completed")) {
+      s.keep_completed = quern::parse_duration(argv[++i]);
     } else if (std::strcmp(argv[i], "--peer-workload") == 0) {
       s.peer_workload = true;
     } else {
       std::fprintf(stderr, "usage: bench_engine [--dir DIR] [--depths a,b] [--threads a,b] [--durability full|normal] "
-                           "[--latency-samples N] [--peer-workload] [--db postgres://…]\n");
+                           "[--latency-samples N] [--keep-completed DUR] [--peer-workload] [--db postgres://…]\n");
       return 2;
     }
   }
