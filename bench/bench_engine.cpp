@@ -213,7 +213,11 @@ void run_depths(const Settings& s) {
       const quern::Time due = client->clock().now() + *s.keep_completed + std::chrono::seconds(1);
       const auto start = Steady::now();
       int64_t pruned = 0;
-      for (int64_t n = 1; n > 0; pruned += n) n = client->store()->prune_finished_jobs(due, 1000);
+      for (bool more = true; more;) {
+        const quern::PruneProgress progress = client->store()->prune_finished_jobs(due, 1000);
+        pruned += progress.deleted;
+        more = progress.more_due;
+      }
       fmt::print("{:>9} pruned {} completed jobs at {:.0f} jobs/s\n", depth, pruned, pruned / seconds_since(start));
     }
     // Latency with `depth` jobs in the table, scheduled for tomorrow (in the store,

@@ -12,9 +12,7 @@ namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
-// 100 years: longer than any delay, timeout or lease that makes sense, and far from
-// overflowing int64 microseconds when added to a time.
-constexpr int64_t kMaxMicros = 36'525 * kMicrosPerDay;
+constexpr int64_t kMaxMicros = kLongestDuration.count();
 
 struct Unit {
   std::string_view name;

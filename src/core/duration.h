@@ -9,6 +9,11 @@
 
 namespace quern {
 
+// The longest duration parsed: 100 years, longer than any delay, timeout, lease or
+// retention that makes sense, and far from overflowing int64 microseconds when added
+// to a time.
+inline constexpr Duration kLongestDuration = std::chrono::hours(24 * 36'525);
+
 // Parses a non-negative duration: one or more <integer><unit> terms, units us, ms, s, m,
 // h, d, summed ("1h30m"). Throws Error(kInvalidArgument) with a one-line message for
 // anything else (empty, a bare number, negative, fractional, unknown unit, past 100 years).

@@ -124,9 +124,9 @@ int64_t Maintenance::prune_finished_jobs() {
   const Time now = clock_->now();
   int64_t deleted = 0;
   for (int batch = 0; batch < kPruneBatchesPerPass; ++batch) {
-    const int64_t n = store_->prune_finished_jobs(now, kPruneBatch);
-    deleted += n;
-    if (n == 0) break;
+    const PruneProgress progress = store_->prune_finished_jobs(now, kPruneBatch);
+    deleted += progress.deleted;
+    if (!progress.more_due) break;
   }
   return deleted;
 }
@@ -173,7 +173,8 @@ int Maintenance::sweep_temp_dirs() {
 void Maintenance::run_pass() {
   // A failed try (say the leader's own connection cannot be opened) makes this pass a
   // follower's: this host's passes still run, then the error is reported.
-  // Likewise a cron entry that cannot fire, or a prune, does not hold up file dependencies.
+  // Likewise a cron entry that cannot fire does not hold up retention or file
+  // dependencies, nor a prune that fails the file dependencies.
   bool leader = false;
   std::exception_ptr error;
   try {
@@ -187,6 +188,10 @@ void Maintenance::run_pass() {
     promote_and_expire();
     try {
       fire_cron_entries();
+    } catch (const Error&) {
+      error = std::current_exception();
+    }
+    try {
       prune_finished_jobs();
     } catch (const Error&) {
       error = std::current_exception();

@@ -45,6 +45,8 @@ constexpr auto kProgressFlushInterval = std::chrono::milliseconds(250);
 constexpr auto kCancelCheckInterval = std::chrono::milliseconds(100);
 // A job running at least this long is checked for a cancel; shorter ones end anyway.
 constexpr auto kCancelCheckAge = std::chrono::milliseconds(100);
+// Jobs claimed ahead and waiting for a slot whose state one cancel check reads.
+constexpr int kMaxWaitingChecksPerPass = 32;
 constexpr auto kIdleRecheck = std::chrono::seconds(1);
 // Prefetch covers about this much work per slot, so short jobs are claimed in batches
 // (one fsync for many) while long jobs are never hoarded by one process. Up to a
@@ -68,7 +70,7 @@ struct ActiveJob {
   Job job;
   std::stop_source stop;
   std::atomic<StopReason> reason{StopReason::kNone};
-  std::optional<Time> deadline;  // timeout, on the injected clock
+  std::optional<Time> deadline;  // timeout, on the injected clock; guarded by the pool mutex
   const SteadyClock::time_point claimed = SteadyClock::now();
   SteadyClock::time_point started{};  // guarded by the pool mutex
   bool executing = false;             // guarded by the pool mutex
@@ -321,6 +323,12 @@ void WorkerPool::Impl::stop() {
   dispatcher_cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
   for (auto& a : unstarted) {
+    // One canceled or taken from this run while it waited is not this pool's to release.
+    if (a->stop.stop_requested()) {
+      std::lock_guard lock(mutex_);
+      --finishing_;
+      continue;
+    }
     queue_finish({a->job.id, a->job.attempt, FinishOutcome::kRelease, nullptr, "released at shutdown", {}});
   }
   // 2. Let running handlers finish within the grace period.
@@ -422,10 +430,8 @@ void WorkerPool::Impl::dispatcher_loop() {
       std::lock_guard lock(mutex_);
       // Got a full batch: there may be more, so look again as soon as there is room.
       if (static_cast<int>(jobs.size()) == want) wake_ = true;
-      const Time now = clock_->now();
       for (auto& job : jobs) {
         auto active = std::make_shared<ActiveJob>();
-        if (job.timeout) active->deadline = now + *job.timeout;
         active->job = std::move(job);
         active_[{active->job.id, active->job.attempt}] = active;
         ready_.push_back(std::move(active));
@@ -453,6 +459,8 @@ void WorkerPool::Impl::executor_loop() {
       } else {
         active->executing = true;
         active->started = SteadyClock::now();
+        // A run's time limit counts from its start, not from a claim made ahead.
+        if (active->job.timeout) active->deadline = clock_->now() + *active->job.timeout;
         ++executing_;
       }
     }
@@ -694,25 +702,31 @@ bool WorkerPool::Impl::check_timeouts_and_cancels(bool counter_changed) {
   auto actives = snapshot_active();
   const Time now = clock_->now();
   const auto steady_now = SteadyClock::now();
+  // Jobs claimed ahead and still waiting for a slot are looked at too (a cancel must
+  // keep them from starting), a few per pass: reads only, as a write here could wait
+  // on another host's locks and hold up the heartbeats.
+  int waiting_checks_left = kMaxWaitingChecksPerPass;
   for (auto& a : actives) {
     bool executing;
     SteadyClock::time_point since;
+    std::optional<Time> deadline;
     {
       std::lock_guard lock(mutex_);
       executing = a->executing;
       since = executing ? a->started : a->claimed;
+      deadline = a->deadline;
     }
     if (a->stop.stop_requested()) continue;
-    if (executing && a->deadline && *a->deadline <= now) {
+    if (executing && deadline && *deadline <= now) {
       a->request_stop(StopReason::kTimeout);
       continue;
     }
     if (!counter_changed) continue;
-    // A job still waiting for a slot is looked at too: a cancel must keep it from starting.
-    if (steady_now - since < kCancelCheckAge) {
+    if (steady_now - since < kCancelCheckAge || (!executing && waiting_checks_left == 0)) {
       deferred = true;
       continue;
     }
+    if (!executing) --waiting_checks_left;
     try {
       auto job = store_->get_job(a->job.id);
       if (!job || job->state != JobState::kRunning || job->attempt != a->job.attempt) {

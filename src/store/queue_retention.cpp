@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "core/duration.h"
 #include "quern/error.h"
 
 namespace quern {
@@ -23,7 +24,9 @@ void check_retention_changes(const std::string& queue, const RetentionChanges& c
       throw Error::invalid_argument("only final jobs are kept for a time, not " + std::string(state_name(state)) +
                                     " ones");
     }
-    if (keep && *keep < Duration::zero()) throw Error::invalid_argument("a retention must not be negative");
+    if (keep && (*keep < Duration::zero() || *keep > kLongestDuration)) {
+      throw Error::invalid_argument("a retention must be from 0s to 100 years");
+    }
   }
 }
 

@@ -13,7 +13,7 @@ namespace quern {
 using RetentionColumns = std::array<std::optional<int64_t>, std::size(kFinalStates)>;
 
 // Throws kInvalidArgument for an empty queue name, no change, a state that is not
-// final, or a negative duration.
+// final, or a duration that is negative or longer than 100 years.
 void check_retention_changes(const std::string& queue, const RetentionChanges& changes);
 
 // `columns` with `changes` applied.

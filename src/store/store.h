@@ -75,6 +75,12 @@ struct JobFinish {
 
 enum class FinishStatus { kOk, kStale };
 
+// What one Store::prune_finished_jobs call did.
+struct PruneProgress {
+  int64_t deleted = 0;
+  bool more_due = false;  // it stopped at its batch: more may be due now
+};
+
 // A job that a maintenance pass moved, with the state it moved to.
 struct MovedJob {
   JobId id = 0;
@@ -174,12 +180,12 @@ class Store {
   // would close a loop (a queue held, through others, while itself has work).
   virtual void set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) = 0;
   // Merges `changes` into the queue's retention (see QueueInfo::retention). Persisted.
-  // kInvalidArgument for a state not final or a negative duration.
+  // kInvalidArgument for a state not final or a duration out of 0s..100 years.
   virtual void set_queue_retention(const std::string& queue, const RetentionChanges& changes, Time now) = 0;
   // Deletes, as delete_job does, jobs that ended longer ago than their queue keeps jobs
-  // ending in that state (QueueInfo::retention), at most about `max_jobs` of them in
-  // one go; returns how many. 0 once none is due (or nearly: call it again next pass).
-  virtual int64_t prune_finished_jobs(Time now, int max_jobs) = 0;
+  // ending in that state (QueueInfo::retention): those with finished_at + keep <= now,
+  // at most `max_jobs` of them in one go.
+  virtual PruneProgress prune_finished_jobs(Time now, int max_jobs) = 0;
   virtual std::vector<QueueInfo> list_queues() = 0;
   virtual Stats stats() = 0;
 

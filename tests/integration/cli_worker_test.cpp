@@ -22,6 +22,9 @@ TEST(CliWorker, ProcessesOpeningANewDatabaseTogetherAllSucceed) {
     BackgroundProcess worker({QUERN_BINARY, "--db", cli.db().string(), "worker"}, cli.dir() / "worker.out");
     const CliResult watched = cli.run({"watch", (cli.dir() / "in").string(), "--once", "--settle", "0s", "--", "true"});
     EXPECT_EQ(watched.status, 0) << "round " << round << ": " << watched.err;
+    // Its start line says it opened the database (and handles SIGTERM by then; before
+    // it does, a loaded machine may deliver the signal to a process still starting).
+    EXPECT_TRUE(worker.wait_for_stderr(" slot")) << "round " << round << ": " << worker.err();
     EXPECT_EQ(worker.stop(SIGTERM), 0) << "round " << round << ": " << worker.err();
     if (::testing::Test::HasFailure()) break;
   }

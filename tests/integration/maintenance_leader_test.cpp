@@ -187,7 +187,7 @@ TEST_F(MaintenanceLeaderTest, OnlyTheLeaderDeletesFinishedJobsPastTheirQueuesRet
 }
 
 // An entry that cannot fire (a template this Quern cannot read) is reported, and the
-// rest of the pass still runs.
+// rest of the pass (retention, file dependencies) still runs.
 TEST_F(MaintenanceLeaderTest, ACronEntryThatCannotFireDoesNotHoldUpThePass) {
   CronEntry entry;
   entry.name = "broken";
@@ -208,11 +208,19 @@ TEST_F(MaintenanceLeaderTest, ACronEntryThatCannotFireDoesNotHoldUpThePass) {
   waiting.needs_files = {file.string()};
   const JobId id = first_store_->enqueue_jobs({waiting}, clock_->now()).at(0).job.id;
   std::ofstream(file) << "x";
+  // A job its queue keeps for no time.
+  first_store_->set_queue_retention("scratch", {{JobState::kCanceled, Duration::zero()}}, clock_->now());
+  NewJob scratch;
+  scratch.type = "t";
+  scratch.queue = "scratch";
+  const JobId pruned = first_store_->enqueue_jobs({scratch}, clock_->now()).at(0).job.id;
+  first_store_->cancel_job(pruned, clock_->now());
 
   Maintenance maintenance(first_store_, clock_, dir_ / "tmp-1");
   EXPECT_THROW(maintenance.run_pass(), Error);
   EXPECT_TRUE(maintenance.is_leader());
   EXPECT_EQ(state_of(id), JobState::kAvailable) << "file dependencies waited on a broken cron entry";
+  EXPECT_FALSE(first_store_->get_job(pruned).has_value()) << "retention waited on a broken cron entry";
 }
 
 TEST_F(MaintenanceLeaderTest, FollowerStillRescuesItsOwnHostsDeadProcesses) {

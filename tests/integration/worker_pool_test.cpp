@@ -370,6 +370,49 @@ TEST_F(WorkerPoolTest, JobCanceledWhileWaitingForASlotNeverStarts) {
   EXPECT_EQ(client_->get(waiting[2]).state, JobState::kCanceled);
 }
 
+// A run's time limit counts from its start: a job claimed ahead that waited for a slot
+// past its timeout still gets all of it.
+TEST_F(WorkerPoolTest, TimeoutCountsFromTheStartNotFromAClaimMadeAhead) {
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  std::atomic<int> timed_out{0};
+  WorkerPoolOptions opts = options(1);
+  opts.lease = 60s;  // the lease outlasts the clock's jump, so only a timeout could stop a run
+  WorkerPool pool(client_, opts);
+  pool.handle("quick", [&](JobContext& ctx) {
+    // Long enough (real time) for the watcher to see a deadline already passed.
+    const auto until = std::chrono::steady_clock::now() + 400ms;
+    while (std::chrono::steady_clock::now() < until && !ctx.stop_requested()) std::this_thread::sleep_for(1ms);
+    if (ctx.stop_requested()) ++timed_out;
+    return Outcome::completed();
+  });
+  pool.handle("hold", [&](JobContext&) {
+    holding = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+    return Outcome::completed();
+  });
+  pool.handle("warm", [&](JobContext&) { return Outcome::completed(); });
+  pool.start();
+  std::vector<JobId> warm_up;
+  for (int i = 0; i < 50; ++i) warm_up.push_back(enqueue("warm"));
+  for (JobId id : warm_up) ASSERT_EQ(wait_for_state(id, JobState::kCompleted).state, JobState::kCompleted);
+  const JobId hold = enqueue("hold");
+  while (!holding) std::this_thread::sleep_for(1ms);
+  NewJob limited;
+  limited.type = "quick";
+  limited.timeout = 5s;
+  const JobId id = client_->enqueue(limited).job.id;
+  ASSERT_EQ(wait_for_state(id, JobState::kRunning).state, JobState::kRunning);  // claimed ahead
+  clock_->advance(10s);  // it waits past its timeout
+  release = true;
+  EXPECT_EQ(wait_for_state(hold, JobState::kCompleted).state, JobState::kCompleted);
+  const Job done = wait_for_state(id, JobState::kCompleted);
+  pool.stop();
+  EXPECT_EQ(done.state, JobState::kCompleted);
+  EXPECT_EQ(done.failures, 0);
+  EXPECT_EQ(timed_out.load(), 0);
+}
+
 TEST_F(WorkerPoolTest, LostLeaseIsFencedAndTheRescuedJobRunsAgain) {
   JobId id = enqueue("stuck");
   std::atomic<int> runs{0};

@@ -706,6 +706,9 @@ void PostgresStore::set_queue_retention(const std::string& queue, const Retentio
   check_retention_changes(queue, changes);
   write([&](Transaction& txn) {
     RetentionColumns columns;
+    // The row first, so two changes of a new queue's retention cannot both merge into
+    // nothing and overwrite each other.
+    txn.write(kEnsureQueueRow, Params().add(queue).add(now));
     Result current = txn.write(kLockQueueRetention, Params().add(queue));
     if (current.rows() > 0) columns = read_retention_columns(current, 0, 0);
     columns = apply_retention_changes(columns, changes);
@@ -718,17 +721,20 @@ void PostgresStore::set_queue_retention(const std::string& queue, const Retentio
 
 // Each queue and state that keeps jobs for a while, in a transaction of its own, found
 // by jobs_finished_by_queue.
-int64_t PostgresStore::prune_finished_jobs(Time now, int max_jobs) {
-  int64_t deleted = 0;
+PruneProgress PostgresStore::prune_finished_jobs(Time now, int max_jobs) {
+  PruneProgress progress;
   for (const QueueInfo& queue : list_queues()) {
     for (const auto& [state, keep] : queue.retention) {
-      if (deleted >= max_jobs) return deleted;
-      deleted += write([&](Transaction& txn) {
+      if (progress.deleted >= max_jobs) {
+        progress.more_due = true;
+        return progress;
+      }
+      progress.deleted += write([&](Transaction& txn) {
         Result r = txn.write(kDeleteJobsFinishedBefore, Params()
                                                             .add(queue.name)
                                                             .add(stored_state(state))
                                                             .add(now - keep)
-                                                            .add(static_cast<int64_t>(max_jobs - deleted)));
+                                                            .add(static_cast<int64_t>(max_jobs - progress.deleted)));
         if (r.rows() == 0) return int64_t{0};
         std::vector<JobId> ids;
         ids.reserve(r.rows());
@@ -740,7 +746,8 @@ int64_t PostgresStore::prune_finished_jobs(Time now, int max_jobs) {
       });
     }
   }
-  return deleted;
+  progress.more_due = progress.deleted >= max_jobs;
+  return progress;
 }
 
 std::vector<QueueInfo> PostgresStore::list_queues() {

@@ -441,6 +441,10 @@ inline constexpr Statement kSelectQueueInfos{"quern_select_queue_infos", R"sql(
   FROM queues ORDER BY name
 )sql"};
 
+inline constexpr Statement kEnsureQueueRow{"quern_ensure_queue_row", R"sql(
+  INSERT INTO queues (name, paused, updated_at) VALUES ($1, false, $2) ON CONFLICT (name) DO NOTHING
+)sql"};
+
 inline constexpr Statement kLockQueueRetention{"quern_lock_queue_retention", R"sql(
   SELECT keep_completed_us, keep_failed_us, keep_canceled_us, keep_expired_us FROM queues WHERE name = $1 FOR UPDATE
 )sql"};
@@ -454,13 +458,13 @@ inline constexpr Statement kSetQueueRetention{"quern_set_queue_retention", R"sql
     updated_at = excluded.updated_at
 )sql"};
 
-// At most $4 jobs of queue $1 that ended in state $2 before $3, earliest first, deleted
+// At most $4 jobs of queue $1 that ended in state $2 at $3 or before, earliest first, deleted
 // (rows another transaction holds are left for the next pass).
 inline constexpr Statement kDeleteJobsFinishedBefore{"quern_delete_jobs_finished_before", R"sql(
   DELETE FROM jobs WHERE id IN (
     SELECT id FROM jobs
     WHERE state IN ('completed', 'failed', 'canceled', 'expired') AND queue = $1 AND state = $2
-      AND finished_at < $3::bigint
+      AND finished_at <= $3::bigint
     ORDER BY finished_at LIMIT $4 FOR UPDATE SKIP LOCKED)
   RETURNING id
 )sql"};

@@ -690,13 +690,20 @@ void SqliteStore::set_queue_retention(const std::string& queue, const RetentionC
     // Jobs that ended before are due too (an entry that comes due early is moved on).
     for (const auto& [state, keep] : changes) {
       if (!keep) continue;
-      auto schedule = txn.db().prepare(kScheduleFinishedJobsOfQueue);
+      auto count = [&](const char* sql, std::string_view key) {
+        auto q = txn.db().prepare(sql);
+        q->bind(1, key);
+        return q->step() ? q->int64(0) : 0;
+      };
+      const bool by_queue = count(kCountJobsOfQueue, queue) < count(kCountJobsInState, stored_state(state));
+      auto schedule =
+          txn.db().prepare(by_queue ? kScheduleFinishedJobsOfQueueByQueue : kScheduleFinishedJobsOfQueueByState);
       schedule->bind(1, queue).bind(2, stored_state(state)).bind(3, static_cast<int64_t>(keep->count())).run();
     }
   });
 }
 
-int64_t SqliteStore::prune_finished_jobs(Time now, int max_jobs) {
+PruneProgress SqliteStore::prune_finished_jobs(Time now, int max_jobs) {
   return write([&](WriteTransaction& txn) {
     std::vector<std::pair<int64_t, JobId>> due;
     {
@@ -704,7 +711,10 @@ int64_t SqliteStore::prune_finished_jobs(Time now, int max_jobs) {
       q->bind(1, now).bind(2, static_cast<int64_t>(max_jobs));
       while (q->step()) due.emplace_back(q->int64(0), q->int64(1));
     }
-    int64_t deleted = 0;
+    PruneProgress progress;
+    // Entries made stale (a job gone, retried, or kept longer now) count too, so a
+    // backlog of them is worked through at the batch's pace.
+    progress.more_due = static_cast<int>(due.size()) == max_jobs;
     for (const auto& [prune_at, id] : due) {
       txn.db().prepare(kDeletePruneEntry)->bind(1, prune_at).bind(2, id).run();
       std::string queue;
@@ -724,13 +734,13 @@ int64_t SqliteStore::prune_finished_jobs(Time now, int max_jobs) {
       if (!keep) continue;  // kept for ever now
       if (finished_at + *keep <= now) {
         delete_job_rows(txn, id, queue, state, now);
-        ++deleted;
+        ++progress.deleted;
       } else {
         // The retention grew since this entry was made.
         txn.db().prepare(kSchedulePrune)->bind(1, finished_at + *keep).bind(2, id).run();
       }
     }
-    return deleted;
+    return progress;
   });
 }
 

@@ -66,7 +66,7 @@ class SqliteStore final : public Store {
   void set_queue_concurrency_limit(const std::string& queue, std::optional<int> limit, Time now) override;
   void set_queue_hold(const std::string& queue, std::optional<std::string> held_while, Time now) override;
   void set_queue_retention(const std::string& queue, const RetentionChanges& changes, Time now) override;
-  int64_t prune_finished_jobs(Time now, int max_jobs) override;
+  PruneProgress prune_finished_jobs(Time now, int max_jobs) override;
   std::vector<QueueInfo> list_queues() override;
   Stats stats() override;
 

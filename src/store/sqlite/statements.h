@@ -356,12 +356,21 @@ inline constexpr const char* kSchedulePrune = R"sql(
 )sql";
 
 // Every job of queue ?1 that ended in state ?2, due ?3 after it ended (a retention set
-// or changed applies to the jobs that ended before too).
-inline constexpr const char* kScheduleFinishedJobsOfQueue = R"sql(
+// or changed applies to the jobs that ended before too): found by walking the jobs in
+// that state or the jobs of that queue, whichever are fewer (kCountJobsOfQueue,
+// kCountJobsInState).
+inline constexpr const char* kScheduleFinishedJobsOfQueueByState = R"sql(
   INSERT OR IGNORE INTO job_prune_schedule (prune_at, job_id)
   SELECT finished_at + ?3, id FROM jobs INDEXED BY jobs_by_state
   WHERE state = ?2 AND queue = ?1 AND finished_at IS NOT NULL
 )sql";
+inline constexpr const char* kScheduleFinishedJobsOfQueueByQueue = R"sql(
+  INSERT OR IGNORE INTO job_prune_schedule (prune_at, job_id)
+  SELECT finished_at + ?3, id FROM jobs INDEXED BY jobs_by_queue
+  WHERE queue = ?1 AND state = ?2 AND finished_at IS NOT NULL
+)sql";
+inline constexpr const char* kCountJobsOfQueue = "SELECT coalesce(sum(n), 0) FROM queue_counts WHERE queue = ?1";
+inline constexpr const char* kCountJobsInState = "SELECT coalesce(sum(n), 0) FROM queue_counts WHERE state = ?1";
 
 inline constexpr const char* kSelectDuePrunes = R"sql(
   SELECT prune_at, job_id FROM job_prune_schedule WHERE prune_at <= ?1 ORDER BY prune_at LIMIT ?2
